@@ -1,0 +1,64 @@
+"""Taking a scan from a scraper: check it against the one published JSON Schema, normalise, store."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from jsonschema import Draft202012Validator, FormatChecker
+
+from memory.db import Conn
+from memory.errors import ScanRejected
+from memory.resolution import ScannedSetting
+from memory.scans import Scan, apply_scan
+from memory.settings import Settings
+
+SCAN_SCHEMA_PATH = Path(__file__).parent / "schemas" / "scan.schema.json"
+
+
+@lru_cache(maxsize=1)
+def _validator() -> Draft202012Validator:
+    schema = json.loads(SCAN_SCHEMA_PATH.read_text(encoding="utf-8"))
+    return Draft202012Validator(schema, format_checker=FormatChecker())
+
+
+def parse_scan(payload: Any) -> Scan:
+    """A validated Scan, or ScanRejected naming the first problem and where it is."""
+    if isinstance(payload, dict) and payload.get("settings") == []:
+        raise ScanRejected("the scan has no settings; an empty page would look as if every setting vanished")
+    error = next(iter(sorted(_validator().iter_errors(payload), key=lambda e: list(e.absolute_path))), None)
+    if error is not None:
+        where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
+        raise ScanRejected(f"invalid scan at {where}: {error.message}")
+    try:
+        scanned_at = datetime.fromisoformat(payload["scanned_at"].replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise ScanRejected(f"invalid scan at scanned_at: {payload['scanned_at']!r} is not a date-time") from exc
+    if scanned_at.tzinfo is None:
+        raise ScanRejected("invalid scan at scanned_at: the time needs a time zone")
+    items = []
+    for item in payload["settings"]:
+        value = item["value"]
+        if isinstance(value, bool):
+            value = "on" if value else "off"
+        items.append(ScannedSetting(
+            label=item["label"].strip(), value=value.strip(), key=item.get("key"),
+            section=(item.get("section") or "").strip() or None,
+            options=tuple(o.strip() for o in item["options"]) if "options" in item else None,
+        ))
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+    return Scan(
+        platform=payload["platform"], scanned_at=scanned_at, scraper_version=payload["scraper_version"],
+        idempotency_key=payload["idempotency_key"], settings=tuple(items),
+        payload_hash=hashlib.sha256(canonical.encode()).hexdigest(),
+    )
+
+
+async def submit_scan(conn: Conn, user_id: UUID, payload: Any, settings: Settings) -> dict[str, Any]:
+    """Validate and store one scan for the user (idempotent on its idempotency_key)."""
+    return await apply_scan(conn, user_id, parse_scan(payload), settings)
