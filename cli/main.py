@@ -1,0 +1,246 @@
+"""The `privyloop` command."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from cli.common import JsonOption, console, fail, print_json, run
+from cli.render import render_changes, render_scores, render_state
+from memory import state
+from memory.catalog import load_catalog
+from memory.catalog_store import load_platform
+from memory.db import Database, upgrade_schema, resolve_database_url
+from memory.settings import get_settings
+from memory.templates import list_platforms
+from memory.users import create_user, erase_user, export_user, user_by_email
+
+app = typer.Typer(help="PrivyLoop: remembers your privacy settings, tells you what changed, scores them.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+db_app = typer.Typer(help="Database administration.", no_args_is_help=True)
+catalog_app = typer.Typer(help="The platform catalog.", no_args_is_help=True)
+users_app = typer.Typer(help="Users.", no_args_is_help=True)
+scan_app = typer.Typer(help="Settings scans.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(catalog_app, name="catalog")
+app.add_typer(users_app, name="users")
+app.add_typer(scan_app, name="scan")
+
+EmailOption = typer.Option(..., "--user", "-u", help="The user's email.")
+
+
+def parse_since(since: str | None) -> datetime | None:
+    if since is None:
+        return None
+    try:
+        value = datetime.fromisoformat(since)
+    except ValueError:
+        raise fail(f"--since {since!r} is not a date (use YYYY-MM-DD or an ISO date-time)") from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+@db_app.command("upgrade")
+def db_upgrade(as_json: bool = JsonOption) -> None:
+    """Apply the database migrations."""
+    settings = get_settings()
+    url, embedded = resolve_database_url(settings)
+    try:
+        upgrade_schema(url)
+    finally:
+        if embedded is not None:
+            embedded.stop()
+    print_json({"status": "upgraded"}) if as_json else console.print("Database schema is up to date.")
+
+
+@catalog_app.command("load")
+def catalog_load(as_json: bool = JsonOption) -> None:
+    """Load the platform catalog; a changed platform gets a new template version."""
+
+    async def body(db: Database) -> list[Any]:
+        async with db.connection() as conn:
+            return [await load_platform(conn, p) for p in load_catalog().values()]
+
+    results = run(body)
+    if as_json:
+        print_json([r.__dict__ for r in results])
+        return
+    table = Table("platform", "version", "result")
+    for r in results:
+        table.add_row(r.slug, str(r.version), f"new version, {r.changes} changes" if r.created else "unchanged")
+    console.print(table)
+
+
+@catalog_app.command("list")
+def catalog_list(as_json: bool = JsonOption) -> None:
+    """The platforms known to the database, with their current template version."""
+
+    async def body(db: Database) -> list[dict[str, Any]]:
+        async with db.connection() as conn:
+            return await list_platforms(conn)
+
+    rows = run(body)
+    if as_json:
+        print_json(rows)
+        return
+    table = Table("platform", "name", "version", "settings")
+    for r in rows:
+        table.add_row(r["slug"], r["name"], str(r["version"]), str(r["settings"]))
+    console.print(table)
+
+
+@users_app.command("add")
+def users_add(email: str, name: str = typer.Option(None, help="Display name."),
+              tier: str = typer.Option("free", help="free, pro, premium or enterprise."),
+              as_json: bool = JsonOption) -> None:
+    """Create a user."""
+
+    async def body(db: Database) -> dict[str, Any]:
+        async with db.connection() as conn:
+            return await create_user(conn, email, name=name, tier=tier)
+
+    user = run(body)
+    print_json(user) if as_json else console.print(f"Created user {user['email']} ({user['id']}).")
+
+
+@scan_app.command("submit")
+def scan_submit(file: Path = typer.Argument(..., help="A scan JSON file (see ingest/schemas/scan.schema.json)."),
+                email: str = EmailOption, as_json: bool = JsonOption) -> None:
+    """Store a scan for a user and print what changed."""
+    from ingest.scans import submit_scan
+
+    try:
+        payload = json.loads(file.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise fail(f"cannot read {file}: {exc.strerror}") from None
+    except json.JSONDecodeError as exc:
+        raise fail(f"{file} is not JSON: {exc.msg} at line {exc.lineno}") from None
+
+    async def body(db: Database) -> dict[str, Any]:
+        async with db.connection() as conn:
+            user = await user_by_email(conn, email)
+            return await submit_scan(conn, user["id"], payload, get_settings())
+
+    result = run(body)
+    if as_json:
+        print_json(result)
+        return
+    note = " (already stored; same result)" if result["replayed"] else ""
+    console.print(f"Scan stored for {result['platform']} (template v{result['template_version']}){note}. "
+                  f"Score: {result['score']} (was {result['previous_score']}).")
+    render_changes([{**c, "platform": result["platform"]} for c in result["changes"]])
+    for u in result["unknown_settings"]:
+        console.print(f"[yellow]Not in the template (kept, flagged):[/] {u['label']}")
+
+
+@app.command("state")
+def state_cmd(email: str = EmailOption, platform: str = typer.Option(None, "--platform", "-p"),
+              as_json: bool = JsonOption) -> None:
+    """The user's current settings against the recommended values."""
+
+    async def body(db: Database) -> list[dict[str, Any]]:
+        async with db.connection() as conn:
+            user = await user_by_email(conn, email)
+            return await state.privacy_state(conn, user["id"], platform)
+
+    rows = run(body)
+    print_json(rows) if as_json else render_state(rows)
+
+
+@app.command("changes")
+def changes_cmd(email: str = EmailOption, since: str = typer.Option(None, help="Only changes after this date."),
+                platform: str = typer.Option(None, "--platform", "-p"), as_json: bool = JsonOption) -> None:
+    """What changed, and who changed it."""
+    after = parse_since(since)
+
+    async def body(db: Database) -> list[dict[str, Any]]:
+        async with db.connection() as conn:
+            user = await user_by_email(conn, email)
+            return await state.changes(conn, user["id"], since=after, platform=platform)
+
+    rows = run(body)
+    print_json(rows) if as_json else render_changes(rows)
+
+
+@app.command("score")
+def score_cmd(email: str = EmailOption, platform: str = typer.Option(None, "--platform", "-p"),
+              as_json: bool = JsonOption) -> None:
+    """Privacy scores with their breakdown."""
+
+    async def body(db: Database) -> dict[str, Any]:
+        async with db.connection() as conn:
+            user = await user_by_email(conn, email)
+            return await state.scores(conn, user["id"], platform)
+
+    data = run(body)
+    print_json(data) if as_json else render_scores(data)
+
+
+@app.command("export")
+def export_cmd(email: str = EmailOption, output: Path = typer.Option(None, "--output", "-o")) -> None:
+    """All of a user's data as one JSON document."""
+
+    async def body(db: Database) -> dict[str, Any]:
+        async with db.connection() as conn:
+            user = await user_by_email(conn, email)
+            return await export_user(conn, user["id"])
+
+    doc = run(body)
+    if output is None:
+        print_json(doc)
+    else:
+        from cli.common import to_jsonable
+
+        output.write_text(json.dumps(to_jsonable(doc), indent=2, ensure_ascii=False), encoding="utf-8")
+        console.print(f"Wrote {output}.")
+
+
+@app.command("erase")
+def erase_cmd(email: str = EmailOption, yes: bool = typer.Option(False, "--yes", help="Do not ask."),
+              as_json: bool = JsonOption) -> None:
+    """Delete every row of a user."""
+    if not yes and not typer.confirm(f"Erase every record of {email}? This cannot be undone"):
+        raise fail("not erased")
+
+    async def body(db: Database) -> dict[str, int]:
+        async with db.connection() as conn:
+            user = await user_by_email(conn, email)
+            return await erase_user(conn, user["id"])
+
+    counts = run(body)
+    print_json(counts) if as_json else console.print(f"Erased {sum(counts.values())} rows of {email}.")
+
+
+@app.command("demo")
+def demo_cmd(as_json: bool = JsonOption) -> None:
+    """Load the catalog and a demo user with a few weeks of scans, then show what changed and the scores."""
+    from cli.demo import load_demo
+
+    data = run(load_demo)
+    if as_json:
+        print_json(data)
+        return
+    console.rule(f"Demo user {data['email']}")
+    render_changes(data["changes"])
+    render_scores(data["scores"])
+
+
+def _register_optional() -> None:
+    """Command groups that live with their own feature."""
+    import importlib
+
+    for module in ("cli.policy_commands", "cli.chat_commands", "cli.serve_commands"):
+        try:
+            mod = importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+            continue
+        mod.register(app)
+
+
+_register_optional()
