@@ -43,6 +43,14 @@ class Settings(BaseSettings):
     keyframe_every: int = Field(16, ge=1)
     max_scan_bytes: int = Field(256 * 1024, ge=1024)
 
+    # API streaming and Redis (docs/benchmarks.md measures these defaults).
+    rate_limit_user: str = "120/minute"     # per authenticated user, `limits` notation
+    rate_limit_ip: str = "600/minute"       # per client address, before authentication
+    sse_heartbeat_seconds: float = Field(15.0, gt=0)
+    shutdown_grace_seconds: float = Field(2.0, ge=0)
+    cache_ttl_seconds: int = Field(30, ge=1)
+    redis_probe_seconds: float = Field(1.0, gt=0)
+
     @model_validator(mode="after")
     def _refuse_placeholders(self) -> Settings:
         if self.env == "production" and self.secret_key.get_secret_value() in PLACEHOLDER_SECRETS:
