@@ -14,6 +14,8 @@ from memory.errors import Conflict, UserNotFound
 # Every table holding a user's rows, and the column naming the user. erase() and export() walk this list;
 # tests check it against information_schema so a new table cannot be forgotten.
 USER_TABLES: list[tuple[str, str]] = [
+    ("threads", "user_id"),  # a trigger drops their LangGraph checkpoints
+    ("scan_requests", "user_id"),
     ("audit_log", "user_id"),
     ("notification_preferences", "user_id"),
     ("structure_observations", "user_id"),
