@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from psycopg.types.json import Jsonb
 
@@ -82,15 +82,10 @@ async def _apply(conn: Conn, user_id: UUID, platform: dict[str, Any], scan: Scan
     values = resolution.values
     before = prev["values"] if prev is not None else None
     changes = (await platform_changes_between(conn, platform_id, prev["template_version"], template.version)
-               if prev is not None else [])
+               if prev is not None and prev["template_version"] != template.version else [])
     events = attribute_scan(before, values, template.structure, changes)
     delta = compute_delta(before, values)
-    scan_row = await (await conn.execute(
-        """INSERT INTO scans (user_id, platform_id, idempotency_key, payload_hash, scraper_version, scanned_at,
-                              result) VALUES (%s, %s, %s, %s, %s, %s, '{}'::jsonb) RETURNING id""",
-        (user_id, platform_id, scan.idempotency_key, scan.payload_hash, scan.scraper_version, scan.scanned_at),
-    )).fetchone()
-    scan_id = scan_row["id"]
+    scan_id = uuid4()  # known up front so history and events can point at the scan row written last
 
     seq = prev["history_seq"] if prev is not None else 0
     template_moved = prev is None or prev["template_id"] != template.id
@@ -144,7 +139,12 @@ async def _apply(conn: Conn, user_id: UUID, platform: dict[str, Any], scan: Scan
         "not_shown": sorted(resolution.not_shown),
         "replayed": False,
     }
-    await conn.execute("UPDATE scans SET result = %s WHERE id = %s", (Jsonb(out), scan_id))
+    await conn.execute(
+        """INSERT INTO scans (id, user_id, platform_id, idempotency_key, payload_hash, scraper_version, scanned_at,
+                              result) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)""",
+        (scan_id, user_id, platform_id, scan.idempotency_key, scan.payload_hash, scan.scraper_version,
+         scan.scanned_at, Jsonb(out)),
+    )
     return out
 
 

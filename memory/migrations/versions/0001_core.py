@@ -136,7 +136,7 @@ CREATE TABLE change_events (
     template_version_before integer,
     template_version_after integer,
     template_change_id uuid REFERENCES template_changes(id) ON DELETE SET NULL,
-    scan_id uuid REFERENCES scans(id) ON DELETE SET NULL,
+    scan_id uuid REFERENCES scans(id) ON DELETE SET NULL DEFERRABLE INITIALLY DEFERRED,
     occurred_at timestamptz NOT NULL,
     notified boolean NOT NULL DEFAULT false,
     created_at timestamptz NOT NULL DEFAULT now()
