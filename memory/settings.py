@@ -51,6 +51,25 @@ class Settings(BaseSettings):
     cache_ttl_seconds: int = Field(30, ge=1)
     redis_probe_seconds: float = Field(1.0, gt=0)
 
+    # API accounts and the edge (docs/api.md lists the env names: PRIVYLOOP_ + the field name, upper case).
+    public_url: str = "http://127.0.0.1:8000"        # where people open the server; printed by `serve`
+    chat_ui_origin: str = "http://localhost:5173"    # the only web origin CORS lets in
+    extension_id: str = ""                           # chrome-extension://<id> is the other allowed origin
+    session_ttl_hours: int = Field(24 * 14, ge=1)
+    access_token_ttl_minutes: int = Field(15, ge=1)  # extension access tokens: short, refreshed
+    refresh_token_ttl_days: int = Field(60, ge=1)
+    pairing_code_ttl_minutes: int = Field(10, ge=1, le=60)
+    api_token_ttl_days: int = Field(365, ge=1)
+    rate_limit_login: str = "10/minute"              # per address and per email, `limits` notation
+    max_request_bytes: int = Field(64 * 1024, ge=1024)  # every body except scans (max_scan_bytes)
+    longpoll_max_seconds: float = Field(25.0, gt=0, le=120)
+
+    @property
+    def allowed_origins(self) -> list[str]:
+        """The chat UI and the extension: the only origins a browser may call the API from."""
+        origins = [self.chat_ui_origin.rstrip("/")] if self.chat_ui_origin else []
+        return origins + ([f"chrome-extension://{self.extension_id}"] if self.extension_id else [])
+
     @model_validator(mode="after")
     def _refuse_placeholders(self) -> Settings:
         if self.env == "production" and self.secret_key.get_secret_value() in PLACEHOLDER_SECRETS:

@@ -14,6 +14,11 @@ from memory.errors import Conflict, UserNotFound
 # Every table holding a user's rows, and the column naming the user. erase() and export() walk this list;
 # tests check it against information_schema so a new table cannot be forgotten.
 USER_TABLES: list[tuple[str, str]] = [
+    ("refresh_tokens", "user_id"),  # accounts (0004): before devices, which they reference
+    ("pairing_codes", "user_id"),
+    ("devices", "user_id"),
+    ("api_tokens", "user_id"),
+    ("sessions", "user_id"),
     ("threads", "user_id"),  # a trigger drops their LangGraph checkpoints
     ("scan_requests", "user_id"),
     ("audit_log", "user_id"),
