@@ -85,12 +85,14 @@ async def ingest_policy(conn: Conn, source: str | Path, *, platform: str, name: 
 
     Everything is written in one transaction: a failure leaves nothing behind.
     """
-    from ingest.embeddings import get_embedder
     from ingest.errors import IngestError
+    from ingest.reembed import configured_embedder
+    from ingest.retrieval import check_model
+    from memory.settings import get_settings
 
     if not _SLUG.match(platform):
         raise IngestError(f"'{platform}' is not a platform slug (lowercase letters, digits and dashes)")
-    embedder = embedder or get_embedder()
+    embedder = embedder or configured_embedder(get_settings())
     report = progress or (lambda stage, done, total: None)
     report("fetch", 0, 1)
     prepared = await asyncio.to_thread(prepare, source, name=name)
@@ -100,6 +102,7 @@ async def ingest_policy(conn: Conn, source: str | Path, *, platform: str, name: 
     if latest is not None and latest["content_hash"] == prepared.content_hash:
         return await _unchanged(conn, platform, latest, prepared.content_hash)
 
+    await check_model(conn, embedder)   # one model per table: a mix would make scores meaningless
     text = prepared.extracted.text
     sections = find_sections(text, plain_headings=prepared.extracted.plain_headings, default=prepared.title)
     chunks = chunk(text, sections)

@@ -73,9 +73,10 @@ async def hybrid_search(conn: Conn, query: str, *, platform: str | None = None, 
                         embedder: Embedder | None = None, version: int | None = None,
                         mode: str = "hybrid") -> list[Passage]:
     """The k best passages for the question from the latest policy of `platform` (or of every platform)."""
-    from ingest.embeddings import get_embedder
+    from ingest.reembed import configured_embedder
+    from memory.settings import get_settings
 
-    embedder = embedder or get_embedder()
+    embedder = embedder or configured_embedder(get_settings())
     if not query.strip():
         return []
     await check_model(conn, embedder)
