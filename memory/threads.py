@@ -75,3 +75,12 @@ async def delete_thread(conn: Conn, user_id: UUID, thread_id: UUID) -> None:
     cur = await conn.execute("DELETE FROM threads WHERE id = %s AND user_id = %s", (thread_id, user_id))
     if cur.rowcount == 0:
         raise NotFound("no such conversation")
+
+
+async def last_visit(conn: Conn, user_id: UUID, *, excluding: str | None = None) -> Any:
+    """When the user last talked to the agent in another thread (None if never)."""
+    row = await (await conn.execute(
+        "SELECT max(updated_at) AS at FROM threads WHERE user_id = %s AND id::text <> %s",
+        (user_id, excluding or ""),
+    )).fetchone()
+    return row["at"] if row else None
