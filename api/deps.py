@@ -41,33 +41,37 @@ Db = Annotated[Database, Depends(get_database)]
 DbConn = Annotated[Conn, Depends(db_conn)]
 
 
-async def any_principal(request: Request, conn: DbConn, settings: AppSettings) -> Principal:
-    """The caller from a session cookie or a bearer token, whatever its kind; 401 without one."""
-    return await authenticate(request, conn, settings)
+async def any_principal(request: Request, db: Db, settings: AppSettings) -> Principal:
+    """The caller from a session cookie or a bearer token, whatever its kind; 401 without one.
+
+    Its own short-lived connection: a long-poll or a stream must not hold a pooled connection for auth.
+    """
+    async with db.connection() as conn:
+        return await authenticate(request, conn, settings)
 
 
-async def user_principal(principal: Annotated[Principal, Depends(any_principal)]) -> Principal:
-    """A person (web session or script token): everything except extension credentials."""
-    if principal.kind == "extension":
-        raise Forbidden("extension credentials can only submit scans and read scan status",
-                        details={"allowed": "extension routes"})
-    return principal
-
-
-async def limited(request: Request, principal: Annotated[Principal, Depends(any_principal)]) -> Principal:
+async def rate_limited(request: Request, principal: Annotated[Principal, Depends(any_principal)]) -> Principal:
     """Apply the per-user rate limit (api.ratelimit, when the Redis side is running)."""
     try:
-        from api.ratelimit import limit_user
+        from api.ratelimit import limit_user  # the Redis side's module; absent, there is no per-user limit
     except ModuleNotFoundError:
         return principal
     await limit_user(request, principal.user_id)
     return principal
 
 
-# People (session or API token). Routes that extensions may call take ExtensionCaller instead.
-CurrentUser = Annotated[Principal, Depends(user_principal), Depends(limited)]
+async def user_principal(principal: Annotated[Principal, Depends(rate_limited)]) -> Principal:
+    """A person (web session or script token): everything except extension credentials."""
+    if principal.kind == "extension":
+        raise Forbidden("extension credentials can only submit scans and read scan status",
+                        details={"allowed": "/api/extension/*"})
+    return principal
+
+
+# People (session or API token). FastAPI honours one Depends per Annotated, so the checks chain instead.
+CurrentUser = Annotated[Principal, Depends(user_principal)]
 # Any authenticated caller, extension tokens included: only for the extension's routes.
-ExtensionCaller = Annotated[Principal, Depends(any_principal), Depends(limited)]
+ExtensionCaller = Annotated[Principal, Depends(rate_limited)]
 
 
 async def owned_scan(scan_id: UUID, principal: ExtensionCaller, conn: DbConn) -> dict[str, Any]:
