@@ -37,13 +37,18 @@ def ingest_cmd(source: str = typer.Argument(..., help="A URL or a file (.html, .
                     tasks[stage] = bar.add_task(stage, total=total)
                 bar.update(tasks[stage], completed=done, total=total)
 
+            embedder = configured_embedder(get_settings())
             async with db.connection() as conn:
-                return await ingest_policy(conn, source, platform=platform, name=name,
-                                           embedder=configured_embedder(get_settings()), progress=progress)
+                result = await ingest_policy(conn, source, platform=platform, name=name, embedder=embedder,
+                                             progress=progress)
+                progress("analyse", 0, 1)
+                analysed = await _analyse(conn, platform, embedder)
+                progress("analyse", 1, 1)
+                return result, analysed
 
-    result = run(body)
+    result, analysed = run(body)
     if as_json:
-        print_json({k: v for k, v in asdict(result).items() if k != "stages"})
+        print_json({**{k: v for k, v in asdict(result).items() if k != "stages"}, "analysis": analysed})
         return
     if not result.created:
         console.print(f"Unchanged: {platform} policy v{result.version} ({result.chunks} chunks) already has "
@@ -52,6 +57,22 @@ def ingest_cmd(source: str = typer.Argument(..., help="A URL or a file (.html, .
     console.print(f"Stored {platform} policy v{result.version}: {result.chunks} chunks from '{result.title}'.")
     if result.summary:
         console.print(f"{result.summary} ({result.users_notified} connected users notified).")
+    if analysed:
+        console.print(f"Policy rubric score {analysed['rubric_score']} / 10 (template v{analysed['template_version']},"
+                      f" {analysed['source']}).")
+
+
+async def _analyse(conn: Any, platform: str, embedder: Any) -> dict[str, Any] | None:
+    """The template version's analysis (at most one model call; none if inputs are unchanged)."""
+    from ingest.analysis import analyse_platform, gemini_model
+    from memory.errors import TemplateNotFound
+
+    try:
+        out = await analyse_platform(conn, platform, embedder=embedder, model=gemini_model(get_settings()))
+    except TemplateNotFound:
+        return None   # a platform with a policy but no settings template yet: nothing to analyse
+    return {"template_version": out.template_version, "source": out.source, "model_called": out.model_called,
+            "rubric_score": out.analysis["rubric_score"]["score"]}
 
 
 def search_cmd(query: str = typer.Argument(..., help="A question or keywords."),

@@ -113,3 +113,16 @@ async def test_a_failure_while_storing_rolls_everything_back(conn: Conn, acme_po
     with pytest.raises(ValueError):
         await ingest_policy(conn, acme_policy, platform="acme", embedder=Broken())
     assert await count(conn, "policy_documents") == 0 and await count(conn, "policy_chunks") == 0
+
+
+async def test_bundled_policies_load_for_platforms_in_the_database(conn: Conn, embedder) -> None:
+    from ingest.policies import bundled_policy_path, load_bundled_policies
+    from memory.policies import ensure_platform
+
+    if bundled_policy_path("google") is None:
+        pytest.skip("bundled Google summary not written yet")
+    await ensure_platform(conn, "google", "Google")
+    await ensure_platform(conn, "no-policy-here", None)
+    results = await load_bundled_policies(conn, embedder=embedder, at=T0)
+    assert [(r.platform, r.version, r.created) for r in results] == [("google", 1, True)]
+    assert results[0].chunks > 10
