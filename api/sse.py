@@ -56,7 +56,7 @@ def dumps(data: Any) -> str:
 
 
 def event(name: str, data: Any) -> ServerSentEvent:
-    return ServerSentEvent(data=dumps(data), event=name)
+    return ServerSentEvent(data=dumps(data), event=name, sep="\n")
 
 
 async def _until_shutdown(

@@ -74,7 +74,7 @@ class RunCreate(BaseModel):
     assistant_id: str
     input: dict[str, Any] | None = None
     command: dict[str, Any] | None = None
-    stream_mode: str | list[str] = "values"
+    stream_mode: str | list[str] = Field("values", validate_default=True)
     metadata: dict[str, Any] = Field(default_factory=dict)
     checkpoint_id: str | None = None
     on_disconnect: Literal["cancel", "continue"] = "cancel"
