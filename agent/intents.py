@@ -17,10 +17,10 @@ PATTERNS: list[tuple[str, re.Pattern[str]]] = [
                             r"\bi (don'?t|do not) (mind|care about)\b|\bi only care about\b|\bi'?m (fine|ok|okay) with\b",
                             re.IGNORECASE)),
     ("scan", re.compile(r"\b(re-?scan|scan|refresh|check again|re-?check)\b", re.IGNORECASE)),
-    ("what_changed", re.compile(r"\bwhat('?s| has| have|s)? (changed|new)\b|\bany(thing)? (changes?|new)\b|"
-                                r"\bchanges?\b|\bchanged\b|\bdifferent\b", re.IGNORECASE)),
     ("fix_plan", re.compile(r"\bfix\b|\bimprove\b|\bwhat should i (do|change|turn)\b|\brecommend|\bplan\b|"
                             r"\bsteps?\b|\block (it )?down\b|\bharden\b|\bmore private\b", re.IGNORECASE)),
+    ("what_changed", re.compile(r"\bwhat('?s| has| have|s)? (changed|new)\b|\bany(thing)? (changes?|new)\b|"
+                                r"\bchanges?\b|\bchanged\b|\bdifferent\b", re.IGNORECASE)),
     ("score", re.compile(r"\bscore\b|\brating\b|\bhow (private|exposed|safe|secure) am i\b|\bbreakdown\b|"
                          r"\btop risks?\b", re.IGNORECASE)),
 ]

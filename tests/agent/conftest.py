@@ -93,7 +93,7 @@ def chat(graph, db, world) -> Chat:
     return Chat(graph, db, world["alice"])
 
 
-__all__ = ["ACME_POLICY", "Chat", "Limits", "acme_with", "add_policy", "days", "T0", "DEFAULTS", "scan"]
+__all__ = ["ACME_POLICY", "DEFAULTS", "T0", "Chat", "Limits", "acme_with", "add_policy", "days", "scan"]
 
 
 @pytest.fixture
