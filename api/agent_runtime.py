@@ -17,12 +17,14 @@ from langgraph.store.postgres.aio import AsyncPostgresStore
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
+from memory.db import Database
 from memory.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
-def _default_factory(settings: Settings) -> Callable[..., Any] | None:
+async def _agent_graph(app: Any, pool: AsyncConnectionPool) -> Any:
+    """The real agent: the agent package's memory (store with its vector index) and graph, Gemini if keyed."""
     try:
         from agent.graph import build_graph  # the agent package is built, never imported at module load
     except ModuleNotFoundError as exc:
@@ -30,11 +32,17 @@ def _default_factory(settings: Settings) -> Callable[..., Any] | None:
             raise
         log.warning("agent graph not available: run routes answer 503", extra={"component": "agent"})
         return None
+    from agent.memory import open_memory
+    from agent.models import gemini
+    from ingest.embeddings import get_embedder
 
-    def factory(*, checkpointer: Any, store: Any) -> Any:
-        return build_graph(checkpointer=checkpointer, store=store, settings=settings)
-
-    return factory
+    settings: Settings = app.state.settings
+    embedder = get_embedder(settings.embedding_model)
+    checkpointer, store = await open_memory(Database(url=app.state.db.url, pool=pool), embedder=embedder)
+    app.state.checkpointer, app.state.store = checkpointer, store
+    # Tools query through the service pool; checkpoints go through this runtime's own pool.
+    return build_graph(db=app.state.db, checkpointer=checkpointer, store=store, model=gemini(settings),
+                       embedder=embedder)
 
 
 @asynccontextmanager
@@ -48,13 +56,16 @@ async def lifespan(app: Any) -> AsyncIterator[None]:
     )
     await pool.open(wait=True, timeout=30)
     try:
-        checkpointer = AsyncPostgresSaver(pool)  # type: ignore[arg-type]
-        store = AsyncPostgresStore(pool)  # type: ignore[arg-type]
-        await checkpointer.setup()
-        await store.setup()
-        factory = getattr(app.state, "graph_factory", None) or _default_factory(settings)
-        app.state.graph = factory(checkpointer=checkpointer, store=store) if factory else None
-        app.state.checkpointer, app.state.store = checkpointer, store
+        factory: Callable[..., Any] | None = getattr(app.state, "graph_factory", None)
+        if factory is not None:
+            checkpointer = AsyncPostgresSaver(pool)  # type: ignore[arg-type]
+            store = AsyncPostgresStore(pool)  # type: ignore[arg-type]
+            await checkpointer.setup()
+            await store.setup()
+            app.state.checkpointer, app.state.store = checkpointer, store
+            app.state.graph = factory(checkpointer=checkpointer, store=store)
+        else:
+            app.state.graph = await _agent_graph(app, pool)
         yield
     finally:
         await pool.close()

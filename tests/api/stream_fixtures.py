@@ -130,9 +130,11 @@ def stream_settings(settings: Settings, **overrides: Any) -> Settings:
 
 
 @contextlib.contextmanager
-def live_server(settings: Settings, graph_factory: Any = None) -> Iterator[LiveServer]:
+def live_server(settings: Settings, graph_factory: Any = None, *, real_agent: bool = False) -> Iterator[LiveServer]:
+    """real_agent=True serves the agent package's graph (offline model without a Gemini key)."""
     app = create_app(settings)
-    app.state.graph_factory = graph_factory or tiny_graph_factory()
+    if not real_agent:
+        app.state.graph_factory = graph_factory or tiny_graph_factory()
 
     server = LiveServer(app)
     _remember_loop(app)

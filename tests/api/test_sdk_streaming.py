@@ -114,3 +114,21 @@ async def test_unknown_stream_mode_and_assistant_are_client_errors(sdk_settings,
 
 
 import asyncio  # noqa: E402
+
+
+async def test_sdk_against_the_real_agent(sdk_settings, users):
+    """The agent package's graph (keyless: its offline model) behind the same protocol."""
+    (alice_id, alice_token), _ = users
+    with live_server(sdk_settings, real_agent=True) as server:
+        client = sdk(server, alice_token)
+        thread = await client.threads.create()
+        parts = [p async for p in client.runs.stream(
+            thread["thread_id"], "agent", input={"messages": [{"role": "user", "content": "what changed?"}]},
+            stream_mode=["values", "messages-tuple", "custom"])]
+        events = [p.event for p in parts]
+        assert events[0] == "metadata" and events[-1] == "end" and "error" not in events, events
+        assert "messages" in events and "custom" in events
+        state = await client.threads.get_state(thread["thread_id"])
+        messages = state["values"]["messages"]
+        assert messages[0]["content"] == "what changed?" and messages[-1]["type"] == "ai"
+        assert messages[-1]["content"]
