@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from types import ModuleType
 
@@ -37,8 +37,13 @@ def _optional(name: str) -> ModuleType | None:
         return None
 
 
-def create_app(settings: Settings, *, optional_modules: Sequence[str] = OPTIONAL_MODULES) -> FastAPI:
-    """`optional_modules` narrows the attached features (tests of accounts need no agent graph)."""
+StartupHook = Callable[[FastAPI], Awaitable[None]]
+
+
+def create_app(settings: Settings, *, optional_modules: Sequence[str] = OPTIONAL_MODULES,
+               on_ready: Sequence[StartupHook] = ()) -> FastAPI:
+    """`optional_modules` narrows the attached features (tests of accounts need no agent graph);
+    `on_ready` hooks run once everything is open (the serve command loads demo data there)."""
     modules = [m for m in (_optional(n) for n in optional_modules) if m is not None]
 
     @asynccontextmanager
@@ -50,6 +55,8 @@ def create_app(settings: Settings, *, optional_modules: Sequence[str] = OPTIONAL
                 hook = getattr(module, "lifespan", None)
                 if hook is not None:
                     await stack.enter_async_context(hook(app))
+            for ready in on_ready:
+                await ready(app)
             yield
 
     docs = settings.env != "production"

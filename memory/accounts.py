@@ -100,3 +100,10 @@ async def api_token_user(conn: Conn, token_hash: str) -> dict[str, Any] | None:
            RETURNING t.id, t.user_id, u.tier""",
         (token_hash,),
     )).fetchone()
+
+
+async def set_password_if_missing(conn: Conn, user_id: UUID, password_hash: str) -> bool:
+    """Give a passwordless account (the CLI-made demo user) a password; never overwrites a real one."""
+    cur = await conn.execute("UPDATE users SET password_hash = %s WHERE id = %s AND password_hash IS NULL",
+                             (password_hash, user_id))
+    return cur.rowcount == 1

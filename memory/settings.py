@@ -52,7 +52,6 @@ class Settings(BaseSettings):
     redis_probe_seconds: float = Field(1.0, gt=0)
 
     # API accounts and the edge (docs/api.md lists the env names: PRIVYLOOP_ + the field name, upper case).
-    public_url: str = "http://127.0.0.1:8000"        # where people open the server; printed by `serve`
     chat_ui_origin: str = "http://localhost:5173"    # the only web origin CORS lets in
     extension_id: str = ""                           # chrome-extension://<id> is the other allowed origin
     session_ttl_hours: int = Field(24 * 14, ge=1)
