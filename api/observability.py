@@ -59,7 +59,7 @@ class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         doc: dict[str, Any] = {
             "ts": round(record.created, 3), "level": record.levelname.lower(), "logger": record.name,
-            "request_id": request_id_var.get(), "msg": record.getMessage(),
+            "request_id": record.__dict__.get("request_id") or request_id_var.get(), "msg": record.getMessage(),
         }
         for key in _ALLOWED_EXTRAS:
             if key in record.__dict__:
@@ -127,7 +127,7 @@ class RequestContextMiddleware:
         finally:
             route = _route_of(scope)
             REQUESTS.labels(scope["method"], route, str(status)).inc()
-            log.info("request", extra={"method": scope["method"], "route": route, "status": status,
+            log.info("request", extra={"request_id": rid, "method": scope["method"], "route": route, "status": status,
                                        "duration_ms": round((time.perf_counter() - start) * 1000, 1)})
             request_id_var.reset(token)
 
@@ -151,7 +151,7 @@ async def _postgres(request: Request) -> dict[str, Any]:
         async with asyncio.timeout(2):
             async with db.connection() as conn:
                 await conn.execute("SELECT 1")
-    except Exception as exc:  # any failure here is "down"; the class name says which, never the message
+    except Exception as exc:  # noqa: BLE001 - any failure is "down"; its class name says which
         return {"status": "down", "error": type(exc).__name__}
     return {"status": "up"}
 

@@ -105,7 +105,7 @@ class RedisState:
         """Ping once and update the flag; logs only transitions so an outage does not flood the logs."""
         try:
             await asyncio.wait_for(self.client.ping(), timeout=SOCKET_TIMEOUT * 2)
-        except (RedisError, OSError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, RedisError, OSError) as exc:
             if self.up:
                 log.warning("redis down", extra={"component": "redis", "error": type(exc).__name__})
             self.up, self.last_error = False, type(exc).__name__

@@ -134,7 +134,7 @@ def _drain(queue: asyncio.Queue[Any], task: asyncio.Task[Any]) -> None:
         while not task.done():
             try:
                 await asyncio.wait_for(queue.get(), timeout=1)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 continue
 
     asyncio.get_running_loop().create_task(drain())

@@ -246,7 +246,7 @@ def _channel(principal: Principal) -> str:
 def _context(request: Request, principal: Principal) -> Any:
     factory = getattr(request.app.state, "context_factory", None)
     if factory is None:
-        from agent.context import Context as factory  # noqa: N813  (the agent's own context schema)
+        from agent.context import Context as factory
     return factory(user_id=principal.user_id, tier=principal.tier, channel=_channel(principal))
 
 

@@ -37,8 +37,18 @@ from memory import accounts
 from memory.settings import Settings
 from memory.users import create_user
 
-__all__ = ["free_port", "make_user", "tiny_graph_factory", "LiveServer", "live_server", "stream_settings",
-           "ServerProcess", "ANSWER", "CANCELLED", "sdk_settings"]
+__all__ = [
+    "ANSWER",
+    "CANCELLED",
+    "LiveServer",
+    "ServerProcess",
+    "free_port",
+    "live_server",
+    "make_user",
+    "sdk_settings",
+    "stream_settings",
+    "tiny_graph_factory",
+]
 
 ANSWER = "Two settings changed since your last scan."
 # Run ids whose graph node saw cancellation: the disconnect test reads it.

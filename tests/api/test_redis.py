@@ -12,7 +12,7 @@ import pytest
 from api.cache import cached_json
 from api.events import publish_user_event
 from api.redis_state import LocalRedis, RedisState
-from tests.api.stream_fixtures import *  # noqa: F403
+from tests.api.stream_fixtures import *
 from tests.api.stream_fixtures import ServerProcess, live_server, make_user, stream_settings
 
 
@@ -41,7 +41,7 @@ async def test_user_limit_is_shared_by_two_app_instances(settings, two_users, sh
         codes = []
         for url in (one.url, two.url, one.url, two.url):
             async with httpx.AsyncClient(base_url=url, headers=bearer(token)) as c:
-                codes.append((await c.post("/threads/search", json={})))
+                codes.append(await c.post("/threads/search", json={}))
     assert [r.status_code for r in codes] == [200, 200, 200, 429]
     last = codes[-1]
     assert 1 <= int(last.headers["retry-after"]) <= 60
@@ -60,11 +60,11 @@ async def test_ip_limit_answers_429_but_never_for_health(settings):
 
 async def test_scan_event_in_one_process_reaches_a_stream_in_another(settings, database_url, two_users,
                                                                      shared_redis):
-    (alice_id, alice_token), (bob_id, bob_token) = two_users
+    (alice_id, alice_token), (_bob_id, bob_token) = two_users
     other = ServerProcess(database_url, shared_redis.url).wait_ready()
     try:
         with live_server(stream_settings(settings, redis_url=shared_redis.url)) as here:
-            async with httpx.AsyncClient(base_url=other.url, timeout=10) as c:
+            async with httpx.AsyncClient(base_url=other.url, timeout=10) as c:  # noqa: SIM117
                 async with c.stream("GET", "/api/events", headers=bearer(alice_token)) as alice_stream, \
                         c.stream("GET", "/api/events", headers=bearer(bob_token)) as bob_stream:
                     alice_lines, bob_lines = alice_stream.aiter_lines(), bob_stream.aiter_lines()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
 from langgraph_sdk import get_client
 
-from tests.api.stream_fixtures import *  # noqa: F403
+from tests.api.stream_fixtures import *
 from tests.api.stream_fixtures import ANSWER, live_server, make_user
 
 
@@ -80,7 +82,7 @@ async def test_sdk_creates_thread_streams_what_changed_and_reads_state(sdk_setti
 
 
 async def test_stateless_run_streams_and_leaves_no_thread(sdk_settings, users, db):
-    (alice_id, alice_token), _ = users
+    (_alice_id, alice_token), _ = users
     with live_server(sdk_settings) as server:
         client = sdk(server, alice_token)
         parts = [p async for p in client.runs.stream(
@@ -113,12 +115,11 @@ async def test_unknown_stream_mode_and_assistant_are_client_errors(sdk_settings,
         assert err.value.response.status_code == 404
 
 
-import asyncio  # noqa: E402
 
 
 async def test_sdk_against_the_real_agent(sdk_settings, users):
     """The agent package's graph (keyless: its offline model) behind the same protocol."""
-    (alice_id, alice_token), _ = users
+    (_alice_id, alice_token), _ = users
     with live_server(sdk_settings, real_agent=True) as server:
         client = sdk(server, alice_token)
         thread = await client.threads.create()

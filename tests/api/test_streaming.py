@@ -8,7 +8,7 @@ import json
 import httpx
 import pytest
 
-from tests.api.stream_fixtures import *  # noqa: F403
+from tests.api.stream_fixtures import *
 from tests.api.stream_fixtures import CANCELLED, live_server, make_user, stream_settings, tiny_graph_factory
 
 QUESTION = {"messages": [{"role": "user", "content": "what changed?\nand why?"}]}
@@ -27,7 +27,7 @@ async def _thread(client: httpx.AsyncClient) -> str:
 
 
 async def test_wire_format_is_event_plus_one_json_line_with_heartbeats(settings, alice):
-    user_id, token = alice
+    _user_id, token = alice
     factory = tiny_graph_factory(delay=0.25, steps=3)
     with live_server(stream_settings(settings, sse_heartbeat_seconds=0.1), factory) as server:
         async with httpx.AsyncClient(base_url=server.url, headers={"Authorization": f"Bearer {token}"}) as c:
