@@ -42,11 +42,12 @@ def _score_at(history: list[dict[str, Any]], platform: str, at: datetime) -> int
 
 async def _cited_sentence(conn: Conn, event: dict[str, Any]) -> dict[str, Any] | None:
     after = event["after"] or {}
-    sections = [*(after.get("changed") or []), *(after.get("added") or [])]
+    sections = [c["section"] if isinstance(c, dict) else c for c in (after.get("changed") or [])]
+    sections += [c["section"] if isinstance(c, dict) else c for c in (after.get("added") or [])]
     if not after.get("document_id"):
         return None
     chunks = await document_chunks(conn, UUID(after["document_id"]))
-    wanted = [c for c in chunks if c["section"] in sections] or chunks
+    wanted = [c for c in chunks if any(c["section"] == h or c["section"].endswith(h) for h in sections)] or chunks
     if not wanted:
         return None
     chunk = wanted[0]
