@@ -1,0 +1,81 @@
+""""What changed?" on the agent's fast path, next to the database reads that answer needs, in one run.
+
+A throwaway embedded Postgres holds the demo person (`privyloop demo`'s data); the real graph runs with its
+Postgres checkpointer and store, keyless (the fast path is what runs with a key too). For each round, in
+alternation: one turn of "what changed?" through agent.run.stream_turn on the popup channel (a new thread,
+as the popup opens one), and the bare reads its tool makes (change events + connected platforms).
+
+    .venv/bin/python -m bench.agent_fast_path [--rounds 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+import uuid
+
+from langchain_core.messages import AIMessageChunk
+
+from agent.context import Context
+from agent.graph import build_graph
+from agent.memory import open_memory
+from agent.run import stream_turn
+from bench.harness import fresh_database, percentile
+from cli.demo import load_demo
+from memory import state as st
+from memory.connections import connected_platforms
+from memory.users import user_by_email
+
+
+async def main(rounds: int, warmup: int) -> None:
+    async with fresh_database() as db:
+        demo = await load_demo(db)
+        async with db.connection() as conn:
+            user = await user_by_email(conn, demo["email"])
+        checkpointer, store = await open_memory(db)
+        graph = build_graph(db=db, checkpointer=checkpointer, store=store)
+        context = Context(user_id=user["id"], tier=user["tier"], channel="popup")
+        first, whole, reads, llm_calls, answer = [], [], [], 0, ""
+        for i in range(warmup + rounds):
+            started = time.perf_counter()
+            t_first = None
+            text = ""
+            async for mode, payload in stream_turn(graph, thread_id=uuid.uuid4(), message="what changed?",
+                                                   context=context, db=db):
+                if mode == "messages" and isinstance(payload[0], AIMessageChunk) and payload[0].content:
+                    t_first = t_first or time.perf_counter() - started
+                    text += payload[0].text
+                elif mode == "custom" and payload.get("event") == "answer_done":
+                    llm_calls += payload["llm_calls"] if i >= warmup else 0
+            t_whole = time.perf_counter() - started
+            started = time.perf_counter()
+            async with db.connection() as conn:
+                await st.changes(conn, user["id"], limit=40)
+                await connected_platforms(conn, user["id"])
+            t_reads = time.perf_counter() - started
+            if i >= warmup:
+                first.append(t_first or t_whole)
+                whole.append(t_whole)
+                reads.append(t_reads)
+                answer = text
+
+        def ms(values: list[float], p: int) -> str:
+            return f"{percentile(values, p) * 1000:.1f}"
+
+        print(f"rounds: {rounds} (after {warmup} warm-up), changes in the answer: {answer.count(chr(10))}")
+        print("| measure | p50 ms | p95 ms |")
+        print("|---|---|---|")
+        print(f"| time to first streamed token | {ms(first, 50)} | {ms(first, 95)} |")
+        print(f"| whole answer (turn end) | {ms(whole, 50)} | {ms(whole, 95)} |")
+        print(f"| the DB reads it needs, alone | {ms(reads, 50)} | {ms(reads, 95)} |")
+        print(f"LLM calls: {llm_calls}; whole answer / reads (p50): "
+              f"{percentile(whole, 50) / percentile(reads, 50):.1f}x")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=200)
+    parser.add_argument("--warmup", type=int, default=20)
+    args = parser.parse_args()
+    asyncio.run(main(args.rounds, args.warmup))
