@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from ingest.errors import EmbeddingMismatch
 from memory.db import Conn
-from memory.policies import embedding_models
+from memory.policies import stored_model
 from memory.retrieval import search_chunks
 
 if TYPE_CHECKING:
@@ -61,11 +61,10 @@ def fulltext_query(query: str, *, expand: bool = True) -> str:
 
 
 async def check_model(conn: Conn, embedder: Embedder) -> None:
-    stored = await embedding_models(conn)
-    other = [m for m in stored if m["model"] != embedder.name]
-    if other:
+    stored = await stored_model(conn)
+    if stored is not None and stored["model"] != embedder.name:
         raise EmbeddingMismatch(
-            f"stored chunks are embedded with {other[0]['model']} ({other[0]['dim']} dims) but the search uses "
+            f"stored chunks are embedded with {stored['model']} ({stored['dim']} dims) but the search uses "
             f"{embedder.name}; run `privyloop reembed` to switch model")
 
 

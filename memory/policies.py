@@ -98,6 +98,13 @@ async def embedding_models(conn: Conn) -> list[dict[str, Any]]:
            FROM policy_chunks GROUP BY 1, 2 ORDER BY 3 DESC""")).fetchall()
 
 
+async def stored_model(conn: Conn) -> dict[str, Any] | None:
+    """The model of the stored vectors from one row: reembed rewrites all rows in one transaction and
+    ingest refuses another model, so one row speaks for the table (and costs no scan per search)."""
+    return await (await conn.execute(
+        "SELECT embedding_model AS model, embedding_dim AS dim FROM policy_chunks LIMIT 1")).fetchone()
+
+
 async def column_dimension(conn: Conn) -> int | None:
     row = await (await conn.execute(
         """SELECT atttypmod FROM pg_attribute
