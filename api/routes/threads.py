@@ -18,7 +18,7 @@ from sse_starlette import EventSourceResponse
 
 from api import runs, sse
 from api.auth import Principal
-from api.deps import CurrentUser, DbConn
+from api.deps import CurrentUser, Db, DbConn
 from api.errors import ApiError, BadRequest
 from memory import threads as thread_store
 from memory.errors import Conflict, NotFound
@@ -174,28 +174,31 @@ async def thread_history(body: HistoryQuery, thread: OwnedThread, request: Reque
         _config(thread["id"]), filter=body.metadata, before=before_config, limit=body.limit)]
 
 
+# The stream routes take a short-lived connection (Db), not DbConn: a request-scoped connection would stay
+# checked out for the whole stream, and 50 open answers would drain the pool.
 @router.post("/threads/{thread_id}/runs/stream", response_class=EventSourceResponse)
-async def stream_thread_run(thread_id: UUID, body: RunCreate, principal: CurrentUser, conn: DbConn,
+async def stream_thread_run(thread_id: UUID, body: RunCreate, principal: CurrentUser, db: Db,
                             request: Request) -> EventSourceResponse:
     first = _first_message(body.input)
-    if body.if_not_exists == "create":
-        row = await thread_store.ensure_thread(conn, principal.user_id, thread_id, first_message=first,
-                                               channel=_channel(principal))
-    else:
-        row = await thread_store.get_thread(conn, principal.user_id, thread_id)
-    if first and row["title"] == thread_store.title_from(""):
-        await thread_store.rename_thread(conn, principal.user_id, thread_id, first)
+    async with db.connection() as conn:
+        if body.if_not_exists == "create":
+            row = await thread_store.ensure_thread(conn, principal.user_id, thread_id, first_message=first,
+                                                   channel=_channel(principal))
+        else:
+            row = await thread_store.get_thread(conn, principal.user_id, thread_id)
+        if first and row["title"] == thread_store.title_from(""):
+            await thread_store.rename_thread(conn, principal.user_id, thread_id, first)
     return _start(request, principal, body, thread_id)
 
 
 @router.post("/runs/stream", response_class=EventSourceResponse)
-async def stream_stateless_run(body: RunCreate, principal: CurrentUser, conn: DbConn,
+async def stream_stateless_run(body: RunCreate, principal: CurrentUser, db: Db,
                                request: Request) -> EventSourceResponse:
     """A run on a throwaway thread: owned by the caller while it runs, deleted (with its checkpoints) after."""
     thread_id = uuid.uuid4()
-    await thread_store.ensure_thread(conn, principal.user_id, thread_id, first_message=_first_message(body.input),
-                                     channel=_channel(principal))
-    db = request.app.state.db
+    async with db.connection() as conn:
+        await thread_store.ensure_thread(conn, principal.user_id, thread_id,
+                                         first_message=_first_message(body.input), channel=_channel(principal))
     user_id = principal.user_id
 
     async def cleanup() -> None:
