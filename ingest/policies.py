@@ -27,12 +27,15 @@ def bundled_update_path() -> Path:
 
 async def load_bundled_policies(conn: Conn, *, embedder: Embedder | None = None,
                                 at: datetime | None = None) -> list[IngestResult]:
-    """Ingest the bundled summary of every platform in the database that has one (unchanged ones are no-ops)."""
+    """Ingest the bundled summary of every platform in the database that has one and no policy yet: a seed
+    must never replace a newer policy an operator (or the demo's update) ingested since."""
     from ingest.reembed import configured_embedder
     from memory.settings import get_settings
 
     embedder = embedder or configured_embedder(get_settings())
-    rows = await (await conn.execute("SELECT slug FROM platforms ORDER BY slug")).fetchall()
+    rows = await (await conn.execute(
+        """SELECT slug FROM platforms p WHERE NOT EXISTS (SELECT 1 FROM policy_documents d WHERE d.platform_id = p.id)
+           ORDER BY slug""")).fetchall()
     results = []
     for row in rows:
         path = bundled_policy_path(row["slug"])
