@@ -66,6 +66,9 @@ async def load_demo(db: Database) -> dict[str, Any]:
         catalog = load_catalog()
         for platform in catalog.values():
             await load_platform(conn, platform, at=start - timedelta(days=1))
+        from ingest.policies import load_bundled_policies
+
+        await load_bundled_policies(conn, at=start - timedelta(days=1))   # seeds only platforms without one
         demo, fresh = await _user(conn, DEMO_EMAIL, "Demo Person")
         if fresh:
             await _build(conn, demo, start, [p for p in PLATFORMS if p in catalog])
@@ -115,6 +118,13 @@ async def _build(conn: Conn, demo: UUID, start: datetime, platforms: list[str]) 
         flipped = {**mine["facebook"], flip_key: (await _structure(conn, "facebook")).get(flip_key).default}
         for i, uid in enumerate([*neighbours, demo]):
             await _scan(conn, uid, "facebook", flipped, day(20) + timedelta(hours=i), "d20")
+
+    # Day 24: Google publishes a new privacy policy; every connected user gets one platform_policy_updated.
+    if "google" in platforms:
+        from ingest.pipeline import ingest_policy
+        from ingest.policies import bundled_update_path
+
+        await ingest_policy(conn, bundled_update_path(), platform="google", at=day(24))
 
     # Day 27: a Google re-scan that changes nothing stores nothing new.
     if "google" in platforms:
