@@ -33,8 +33,8 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(database_url: str, port: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": "", "PRIVYLOOP_ENV": "development",
+def start_server(database_url: str, port: int, redis_url: str = "") -> subprocess.Popen[bytes]:
+    env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url, "PRIVYLOOP_ENV": "development",
            # The load comes from one address and (mostly) one person: limits would measure themselves.
            "PRIVYLOOP_RATE_LIMIT_USER": "1000000/minute", "PRIVYLOOP_RATE_LIMIT_IP": "1000000/minute",
            "PRIVYLOOP_DB_POOL_MAX": "20"}
@@ -144,7 +144,7 @@ async def run(users: int, rounds: int, pollers: int) -> dict[str, Any]:
         finally:
             proc.terminate()
             proc.wait(timeout=30)
-    ms = lambda v: round(v * 1000, 1)  # noqa: E731
+    ms = lambda v: round(v * 1000, 1)
     health_p95 = percentile(health, 95)
     return {
         "users": users, "runs": len(ends), "errors": len(errors), "wall_s": round(wall, 1),
