@@ -102,7 +102,7 @@ class SettingDef(BaseModel):
 class PlatformDef(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    slug: str = Field(pattern=r"^[a-z][a-z0-9-]{1,40}$")
+    slug: str = Field(pattern=r"^[a-z][a-z0-9-]{0,40}$")
     name: str
     privacy_url: str = Field(pattern=r"^https://")
     policy_url: str = Field(pattern=r"^https://")

@@ -31,7 +31,7 @@ def test_a_bad_file_is_named_with_the_field(tmp_path: Path):
     bad = tmp_path / "bad.yaml"
     bad.write_text(
         "slug: bad\nname: Bad\nprivacy_url: https://x\npolicy_url: https://x\ncatalog_version: '1'\n"
-        "settings:\n  - key: a_b\n    label: A\n    section: S\n    type: toggle\n    default: maybe\n"
+        "settings:\n  - key: a_b\n    label: Ab\n    section: Sec\n    type: toggle\n    default: maybe\n"
         "    protective: 'off'\n    risk: location\n    weight: 3\n"
         "    explanation: {controls: 'controls something long enough', exposure: 'exposes something long enough',"
         " tradeoff: 'you lose a thing'}\n    deep_link: https://x\n"
