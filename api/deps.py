@@ -18,7 +18,7 @@ from memory import accounts, devices, extension
 from memory.db import Conn, Database
 from memory.settings import Settings
 
-__all__ = ["Principal", "CurrentUser", "ExtensionCaller", "DbConn", "Db", "AppSettings"]
+__all__ = ["AppSettings", "CurrentUser", "Db", "DbConn", "ExtensionCaller", "Principal"]
 
 
 def get_settings_dep(request: Request) -> Settings:

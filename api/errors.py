@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
@@ -125,6 +126,11 @@ async def _http(request: Request, exc: Exception) -> JSONResponse:
     return error_response(exc.status_code, code, message, None, getattr(exc, "headers", None))
 
 
+async def _bad_value(request: Request, exc: Exception) -> JSONResponse:
+    # Postgres refused a value the caller sent (a NUL byte in text, a number out of range): their mistake.
+    return error_response(422, "invalid_value", "a value in the request cannot be stored or searched")
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return error_response(500, "internal_error", "the server could not complete this request")
@@ -134,4 +140,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(PrivyLoopError, _ours)
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(StarletteHTTPException, _http)
+    app.add_exception_handler(psycopg.DataError, _bad_value)
     app.add_exception_handler(Exception, _unexpected)

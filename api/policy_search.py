@@ -1,25 +1,46 @@
-"""Policy search for the API: the ingest side's hybrid search when installed, else full-text over the same
-chunks (the response says which ran, so a client never mistakes one for the other)."""
+"""Policy search for the API: the ingest side's hybrid search (vectors + full text), with the embedder
+loaded once per app and the query embedded off the event loop."""
 
 from __future__ import annotations
 
-import importlib
+import asyncio
+from dataclasses import asdict
 from typing import Any
 
+from fastapi import Request
+
 from memory.db import Conn
+from memory.settings import Settings
 
 
-async def search(conn: Conn, q: str, *, platform: str | None, k: int) -> dict[str, Any]:
-    try:
-        hybrid = importlib.import_module("ingest.retrieval").hybrid_search
-    except (ModuleNotFoundError, AttributeError):
-        hybrid = None
-    if hybrid is not None:
-        return {"mode": "hybrid", "results": await hybrid(conn, q, platform=platform, k=k)}
-    import numpy as np
+async def _embedder(request: Request, settings: Settings) -> Any:
+    embedder = getattr(request.app.state, "embedder", None)
+    if embedder is None:
+        from ingest.reembed import configured_embedder
 
-    from memory.retrieval import search_chunks
+        embedder = await asyncio.to_thread(configured_embedder, settings)
+        request.app.state.embedder = embedder
+    return embedder
 
-    rows = await search_chunks(conn, qvec=np.zeros(384, dtype=np.float32), model="", fts_query=q,
-                               platform=platform, k=k, mode="fulltext")
-    return {"mode": "fulltext", "results": rows}
+
+class _Embedded:
+    """An embedder whose query vector was computed already (in a thread): hybrid_search stays async-clean."""
+
+    def __init__(self, inner: Any, vector: Any) -> None:
+        self.name, self._vector, self._inner = inner.name, vector, inner
+
+    def embed_query(self, _query: str) -> Any:
+        return self._vector
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+async def search(request: Request, conn: Conn, settings: Settings, q: str, *, platform: str | None,
+                 k: int) -> dict[str, Any]:
+    from ingest.retrieval import hybrid_search
+
+    inner = await _embedder(request, settings)
+    vector = await asyncio.to_thread(inner.embed_query, q)
+    passages = await hybrid_search(conn, q, platform=platform, k=k, embedder=_Embedded(inner, vector))
+    return {"mode": "hybrid", "results": [asdict(p) for p in passages]}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 from uuid import UUID
@@ -111,7 +112,7 @@ async def register(body: Register, request: Request, response: Response, conn: D
     await check_login_allowed(request, settings, body.email)
     try:
         user = await create_user(conn, body.email, name=body.name,
-                                 password_hash=security.hash_password(body.password))
+                                 password_hash=await asyncio.to_thread(security.hash_password, body.password))
     except Conflict as exc:
         raise Conflict("an account with this email already exists") from exc
     return await _start_session(conn, settings, response, user)
@@ -121,7 +122,9 @@ async def register(body: Register, request: Request, response: Response, conn: D
 async def login(body: Login, request: Request, response: Response, conn: DbConn, settings: AppSettings) -> Me:
     await check_login_allowed(request, settings, body.email)
     record = await accounts.login_record(conn, body.email)
-    if not security.verify_password(record["password_hash"] if record else None, body.password):
+    # argon2 is deliberately slow: off the event loop so other requests keep flowing.
+    stored = record["password_hash"] if record else None
+    if not await asyncio.to_thread(security.verify_password, stored, body.password):
         raise Unauthenticated("wrong email or password")
     return await _start_session(conn, settings, response, await get_user(conn, record["id"]))
 

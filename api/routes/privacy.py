@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import BaseModel, Field
 
 from api import security
@@ -90,11 +91,11 @@ async def get_fix_plan(user: CurrentUser, conn: DbConn, platform: PlatformQuery 
 
 
 @router.get("/policies/search")
-async def policy_search(user: CurrentUser, conn: DbConn, q: Annotated[str, Query(min_length=2, max_length=300)],
+async def policy_search(request: Request, user: CurrentUser, conn: DbConn, settings: AppSettings, q: Annotated[str, Query(min_length=2, max_length=300)],
                         platform: PlatformQuery = None, k: Annotated[int, Query(ge=1, le=20)] = 5) -> dict[str, Any]:
     from api.policy_search import search  # the ingest side's retrieval, loaded on first use
 
-    return await search(conn, q, platform=platform, k=k)
+    return await search(request, conn, settings, q, platform=platform, k=k)
 
 
 @router.get("/platforms")
@@ -148,7 +149,8 @@ class Erase(BaseModel):
 @router.post("/erase", status_code=status.HTTP_204_NO_CONTENT)
 async def erase(body: Erase, user: CurrentUser, conn: DbConn, settings: AppSettings) -> Response:
     """Every row of the user, gone in one transaction; the password is asked again first."""
-    if not security.verify_password(await accounts.password_hash_of(conn, user.user_id), body.password):
+    stored = await accounts.password_hash_of(conn, user.user_id)
+    if not await asyncio.to_thread(security.verify_password, stored, body.password):
         raise Unauthenticated("the password is wrong; nothing was erased")
     await erase_user(conn, user.user_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -6,8 +6,8 @@ from typer.testing import CliRunner
 
 from api.app import create_app
 from cli.main import app as cli_app
-from memory.catalog import load_catalog
 from cli.serve_commands import DEMO_PASSWORD, _demo_hook, _ready_banner
+from memory.catalog import load_catalog
 from tests.api.conftest import client_for
 
 
