@@ -172,6 +172,7 @@ async def lifespan(app: Any) -> AsyncIterator[None]:
     async with open_redis(settings) as state:
         app.state.redis = state
         app.state.ratelimiter = RateLimiter(state, settings)
+        app.state.run_slots = asyncio.Semaphore(settings.max_concurrent_runs)
         hub = EventHub(state)
         await hub.start()
         app.state.events = hub

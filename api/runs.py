@@ -8,6 +8,7 @@ slow client applies back-pressure instead of buffering a whole answer.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ STREAM_MODES: dict[str, tuple[str, str]] = {
 }
 QUEUE_SIZE = 256
 _DONE = object()
+_NO_LIMIT = contextlib.nullcontext()
 
 
 @dataclass
@@ -70,7 +72,7 @@ def _error_data(exc: BaseException) -> dict[str, str]:
 
 
 async def stream_run(graph: Any, spec: RunSpec, background: set[asyncio.Task[Any]] | None = None,
-                     on_finish: Any = None) -> AsyncIterator[ServerSentEvent]:
+                     on_finish: Any = None, slots: asyncio.Semaphore | None = None) -> AsyncIterator[ServerSentEvent]:
     """metadata, then one event per stream chunk, then `end` (or `error`)."""
     queue: asyncio.Queue[Any] = asyncio.Queue(QUEUE_SIZE)
     modes = [STREAM_MODES[m][0] for m in spec.stream_modes]
@@ -79,9 +81,12 @@ async def stream_run(graph: Any, spec: RunSpec, background: set[asyncio.Task[Any
     async def produce() -> None:
         status = "success"
         try:
-            async for mode, chunk in graph.astream(graph_input(spec), run_config(spec), context=spec.context,
-                                                   stream_mode=modes):
-                await queue.put((mode, chunk))
+            # A cap on runs executing at once keeps the event loop responsive (new streams, health) under load;
+            # a queued run has already sent its metadata event.
+            async with slots or _NO_LIMIT:
+                async for mode, chunk in graph.astream(graph_input(spec), run_config(spec), context=spec.context,
+                                                       stream_mode=modes):
+                    await queue.put((mode, chunk))
             await queue.put(_DONE)
         except asyncio.CancelledError:
             status = "interrupted"

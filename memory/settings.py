@@ -50,6 +50,7 @@ class Settings(BaseSettings):
     shutdown_grace_seconds: float = Field(2.0, ge=0)
     cache_ttl_seconds: int = Field(30, ge=1)
     redis_probe_seconds: float = Field(1.0, gt=0)
+    max_concurrent_runs: int = Field(8, ge=1)  # agent runs executing at once per API process
 
     # API accounts and the edge (docs/api.md lists the env names: PRIVYLOOP_ + the field name, upper case).
     chat_ui_origin: str = "http://localhost:5173"    # the only web origin CORS lets in

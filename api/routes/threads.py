@@ -237,7 +237,8 @@ def _start(request: Request, principal: Principal, body: RunCreate, thread_id: U
                         command=body.command, checkpoint_id=body.checkpoint_id,
                         on_disconnect=body.on_disconnect, metadata=body.metadata)
     settings = state.settings
-    return sse.response(runs.stream_run(graph, spec, background, on_finish=finished), kind="run",
+    return sse.response(runs.stream_run(graph, spec, background, on_finish=finished,
+                                        slots=getattr(state, "run_slots", None)), kind="run",
                         heartbeat=settings.sse_heartbeat_seconds, grace=settings.shutdown_grace_seconds,
                         headers={"Content-Location": f"/threads/{thread_id}/runs/{spec.run_id}"})
 
