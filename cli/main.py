@@ -57,6 +57,27 @@ def db_upgrade(as_json: bool = JsonOption) -> None:
     print_json({"status": "upgraded"}) if as_json else console.print("Database schema is up to date.")
 
 
+@db_app.command("prune")
+def db_prune(keep_days: int = typer.Option(None, help="Keep scan records this many days (default: settings)."),
+             as_json: bool = JsonOption) -> None:
+    """Delete per-scan idempotency records past their retention (history and events are kept)."""
+    from datetime import timedelta
+
+    from memory.retention import prune_scan_records
+
+    days = keep_days or get_settings().scan_record_retention_days
+    if days < 1:
+        raise fail("--keep-days must be at least 1")
+
+    async def body(db: Database) -> int:
+        async with db.connection() as conn:
+            return await prune_scan_records(conn, datetime.now(UTC) - timedelta(days=days))
+
+    n = run(body)
+    print_json({"pruned": n, "keep_days": days}) if as_json else console.print(
+        f"Pruned {n} scan records older than {days} days.")
+
+
 @catalog_app.command("load")
 def catalog_load(as_json: bool = JsonOption) -> None:
     """Load the platform catalog; a changed platform gets a new template version."""

@@ -55,7 +55,7 @@ def parse_scan(payload: Any) -> Scan:
     return Scan(
         platform=payload["platform"], scanned_at=scanned_at, scraper_version=payload["scraper_version"],
         idempotency_key=payload["idempotency_key"], settings=tuple(items),
-        payload_hash=hashlib.sha256(canonical.encode()).hexdigest(),
+        payload_hash=hashlib.sha256(canonical.encode()).digest()[:16],
     )
 
 

@@ -10,8 +10,7 @@ from memory.db import Conn
 
 async def connected_platforms(conn: Conn, user_id: UUID) -> dict[str, datetime | None]:
     rows = await (await conn.execute(
-        """SELECT p.slug, cs.scanned_at FROM connections c JOIN platforms p ON p.id = c.platform_id
-           LEFT JOIN current_settings cs ON cs.connection_id = c.id
+        """SELECT p.slug, c.last_scan_at AS scanned_at FROM connections c JOIN platforms p ON p.id = c.platform_id
            WHERE c.user_id = %s AND c.status = 'connected' ORDER BY p.slug""",
         (user_id,),
     )).fetchall()

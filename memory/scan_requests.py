@@ -33,8 +33,7 @@ async def request_scan(conn: Conn, user_id: UUID, platform: str, *, kind: Kind =
                 (user_id, p["id"], kind),
             )).fetchone()
         last = await (await conn.execute(
-            """SELECT max(cs.scanned_at) AS at FROM current_settings cs JOIN connections c ON c.id = cs.connection_id
-               WHERE cs.user_id = %s AND c.platform_id = %s""",
+            """SELECT max(last_scan_at) AS at FROM connections WHERE user_id = %s AND platform_id = %s""",
             (user_id, p["id"]),
         )).fetchone()
     return {**row, "platform": p["slug"], "platform_name": p["name"], "created": created,

@@ -28,7 +28,7 @@ class Scan:
     scraper_version: str
     idempotency_key: str
     settings: tuple[ScannedSetting, ...]
-    payload_hash: str
+    payload_hash: bytes  # first 16 bytes of the canonical payload's SHA-256
 
 
 async def apply_scan(conn: Conn, user_id: UUID, scan: Scan, settings: Settings) -> dict[str, Any]:
@@ -47,7 +47,7 @@ async def apply_scan(conn: Conn, user_id: UUID, scan: Scan, settings: Settings) 
             (user_id, scan.idempotency_key),
         )).fetchone()
         if done is not None:
-            if done["payload_hash"] != scan.payload_hash:
+            if bytes(done["payload_hash"]) != scan.payload_hash:
                 raise Conflict("this idempotency key was already used for a different scan")
             return {**done["result"], "replayed": True}
         return await _apply(conn, user_id, platform, scan, settings)
@@ -57,20 +57,21 @@ async def _apply(conn: Conn, user_id: UUID, platform: dict[str, Any], scan: Scan
                  settings: Settings) -> dict[str, Any]:
     platform_id = platform["id"]
     template = await current_template(conn, platform_id)
-    connection_id = (await (await conn.execute(
+    connection = await (await conn.execute(
         """INSERT INTO connections (user_id, platform_id) VALUES (%s, %s)
-           ON CONFLICT (user_id, platform_id) DO UPDATE SET status = 'connected' RETURNING id""",
+           ON CONFLICT (user_id, platform_id) DO UPDATE SET status = 'connected' RETURNING id, last_scan_at""",
         (user_id, platform_id),
-    )).fetchone())["id"]
+    )).fetchone()
+    connection_id = connection["id"]
     prev = await (await conn.execute(
         """SELECT cs.*, t.version AS template_version FROM current_settings cs
            JOIN templates t ON t.id = cs.scan_template_id WHERE cs.connection_id = %s""",
         (connection_id,),
     )).fetchone()
-    if prev is not None and scan.scanned_at < prev["scanned_at"]:
+    if prev is not None and scan.scanned_at < connection["last_scan_at"]:
         raise ScanRejected(
             f"the scan is older ({scan.scanned_at.isoformat()}) than the latest stored scan "
-            f"({prev['scanned_at'].isoformat()}) for this platform"
+            f"({connection['last_scan_at'].isoformat()}) for this platform"
         )
     resolution = resolve(template.structure, list(scan.settings))
     evolved = await _observe(conn, user_id, platform_id, template, resolution.differences, scan.scanned_at,
@@ -100,30 +101,18 @@ async def _apply(conn: Conn, user_id: UUID, platform: dict[str, Any], scan: Scan
              scan_id, scan.scanned_at),
         )
     previous_score = prev["score"] if prev is not None else None
-    if prev is None or delta or template_moved:
-        result = score_settings(template.structure, values)
-        score, breakdown = result.score, result.to_dict()
+    score = previous_score
+    # A scan that changes nothing rewrites nothing: no new row versions, no score recomputation.
+    if prev is None or delta or template_moved or prev["scan_template_id"] != template.id:
+        score = score_settings(template.structure, values).score
         if score is not None and score != previous_score:
             await conn.execute(
                 """INSERT INTO score_history (connection_id, user_id, template_id, score, reason, computed_at)
                    VALUES (%s, %s, %s, %s, 'scan', %s)""",
                 (connection_id, user_id, template.id, score, scan.scanned_at),
             )
-    else:
-        score, breakdown = previous_score, prev["breakdown"]
-    await conn.execute(
-        """INSERT INTO current_settings (connection_id, user_id, template_id, scan_template_id, values, unknown,
-               settings_hash, score, breakdown, history_seq, scanned_at)
-           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
-           ON CONFLICT (connection_id) DO UPDATE SET template_id = EXCLUDED.template_id,
-               scan_template_id = EXCLUDED.scan_template_id,
-               values = EXCLUDED.values, unknown = EXCLUDED.unknown, settings_hash = EXCLUDED.settings_hash,
-               score = EXCLUDED.score, breakdown = EXCLUDED.breakdown, history_seq = EXCLUDED.history_seq,
-               scanned_at = EXCLUDED.scanned_at, updated_at = now()""",
-        (connection_id, user_id, template.id, template.id, Jsonb(values), Jsonb(resolution.unknown),
-         settings_hash(values),
-         score, Jsonb(breakdown), seq, scan.scanned_at),
-    )
+        await _write_current(conn, connection_id, user_id, template.id, values, resolution.unknown, score, seq,
+                             scan.scanned_at)
     await conn.execute("UPDATE connections SET last_scan_at = %s WHERE id = %s", (scan.scanned_at, connection_id))
     stored = await _store_events(conn, user_id, platform_id, scan_id, template, prev, events, scan.scanned_at,
                                  settings)
@@ -146,6 +135,21 @@ async def _apply(conn: Conn, user_id: UUID, platform: dict[str, Any], scan: Scan
          scan.scanned_at, Jsonb(out)),
     )
     return out
+
+
+async def _write_current(conn: Conn, connection_id: UUID, user_id: UUID, template_id: UUID,
+                         values: dict[str, str], unknown: dict[str, Any], score: int | None, seq: int,
+                         at: datetime) -> None:
+    await conn.execute(
+        """INSERT INTO current_settings (connection_id, user_id, template_id, scan_template_id, values, unknown,
+               settings_hash, score, history_seq, updated_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+           ON CONFLICT (connection_id) DO UPDATE SET template_id = EXCLUDED.template_id,
+               scan_template_id = EXCLUDED.scan_template_id, values = EXCLUDED.values, unknown = EXCLUDED.unknown,
+               settings_hash = EXCLUDED.settings_hash, score = EXCLUDED.score, history_seq = EXCLUDED.history_seq,
+               updated_at = EXCLUDED.updated_at""",
+        (connection_id, user_id, template_id, template_id, Jsonb(values), Jsonb(unknown), settings_hash(values),
+         score, seq, at),
+    )
 
 
 async def _store_events(conn: Conn, user_id: UUID, platform_id: UUID, scan_id: UUID, template: Template,
@@ -231,7 +235,8 @@ async def _observe(conn: Conn, user_id: UUID, platform_id: UUID, template: Templ
     counts = {r["fingerprint"]: r["users"] for r in rows}
     scanners = (await (await conn.execute(
         """SELECT count(*) AS n FROM (
-               SELECT user_id FROM current_settings WHERE template_id = %s AND scanned_at >= %s
+               SELECT cs.user_id FROM current_settings cs JOIN connections c ON c.id = cs.connection_id
+               WHERE cs.template_id = %s AND c.last_scan_at >= %s
                UNION SELECT %s::uuid) u""",
         (template.id, window_start, user_id),
     )).fetchone())["n"]

@@ -9,7 +9,7 @@ from uuid import UUID
 from memory.db import Conn
 from memory.diffing import replay
 from memory.errors import NotFound
-from memory.scoring import overall_score
+from memory.scoring import overall_score, score_settings
 from memory.structure import Structure
 from memory.templates import platform_by_slug
 
@@ -17,7 +17,8 @@ from memory.templates import platform_by_slug
 async def privacy_state(conn: Conn, user_id: UUID, platform: str | None = None) -> list[dict[str, Any]]:
     """Per connected platform: each setting's value next to the template's default and recommendation."""
     rows = await (await conn.execute(
-        """SELECT p.slug, p.name, cs.values, cs.unknown, cs.score, cs.scanned_at, t.version, t.structure,
+        """SELECT p.slug, p.name, cs.values, cs.unknown, cs.score, c.last_scan_at AS scanned_at, t.version,
+                  t.structure,
                   t.label AS template_label
            FROM current_settings cs JOIN connections c ON c.id = cs.connection_id
            JOIN platforms p ON p.id = c.platform_id JOIN templates t ON t.id = cs.template_id
@@ -66,15 +67,18 @@ async def changes(conn: Conn, user_id: UUID, *, since: datetime | None = None, p
 async def scores(conn: Conn, user_id: UUID, platform: str | None = None) -> dict[str, Any]:
     """The overall score and, per platform, the score with its breakdown."""
     rows = await (await conn.execute(
-        """SELECT p.slug, p.name, cs.score, cs.breakdown, cs.scanned_at, t.version
+        """SELECT p.slug, p.name, cs.score, cs.values, c.last_scan_at AS scanned_at, t.version, t.structure
            FROM current_settings cs JOIN connections c ON c.id = cs.connection_id
            JOIN platforms p ON p.id = c.platform_id JOIN templates t ON t.id = cs.template_id
            WHERE cs.user_id = %s AND c.status = 'connected' AND (%s::text IS NULL OR p.slug = %s)
            ORDER BY p.slug""",
         (user_id, platform, platform),
     )).fetchall()
+    # The breakdown is a pure function of the template and the values, so it is derived, not stored.
     platforms = [{"platform": r["slug"], "name": r["name"], "score": r["score"], "template_version": r["version"],
-                  "scanned_at": r["scanned_at"], "breakdown": r["breakdown"]} for r in rows]
+                  "scanned_at": r["scanned_at"],
+                  "breakdown": score_settings(Structure.from_json(r["structure"]), r["values"]).to_dict()}
+                 for r in rows]
     return {"overall": overall_score(p["score"] for p in platforms), "platforms": platforms}
 
 

@@ -151,9 +151,8 @@ async def fan_out(conn: Conn, platform_id: UUID, previous: Template, template: T
     for r in rows:
         result = score_settings(template.structure, r["values"])
         await conn.execute(
-            """UPDATE current_settings SET template_id = %s, score = %s, breakdown = %s, updated_at = now()
-               WHERE connection_id = %s""",
-            (template.id, result.score, Jsonb(result.to_dict()), r["connection_id"]),
+            """UPDATE current_settings SET template_id = %s, score = %s, updated_at = %s WHERE connection_id = %s""",
+            (template.id, result.score, tc["created_at"], r["connection_id"]),
         )
         if result.score is not None and result.score != r["score"]:
             await conn.execute(

@@ -84,7 +84,8 @@ async def export_user(conn: Conn, user_id: UUID) -> dict[str, Any]:
                 sql.SQL("SELECT * FROM {} WHERE {} = %s").format(sql.Identifier(table), sql.Identifier(column)),
                 (user_id,),
             )).fetchall()
-            doc[table] = rows
+            # bytes (hashes) as hex, so the document is JSON as it stands
+            doc[table] = [{k: v.hex() if isinstance(v, bytes) else v for k, v in r.items()} for r in rows]
         await audit(conn, user_id, "user.exported", {})
     return doc
 

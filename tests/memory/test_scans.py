@@ -210,3 +210,20 @@ async def test_unchanged_scan_writes_no_history_and_keeps_the_score(conn, settin
     n = await (await conn.execute("SELECT count(*) AS n FROM settings_history")).fetchone()
     s = await (await conn.execute("SELECT count(*) AS n FROM score_history")).fetchone()
     assert (n["n"], s["n"]) == (1, 1)
+
+
+async def test_pruning_scan_records_keeps_history_changes_and_scores(conn, settings, alice):
+    from memory.retention import prune_scan_records
+
+    first = scan(DEFAULTS, key="old-scan-001")
+    await submit_scan(conn, alice, first, settings)
+    await submit_scan(conn, alice, scan({**DEFAULTS, "location_history": "off"}, at=T0 + days(1)), settings)
+    await conn.execute("UPDATE scans SET received_at = now() - interval '40 days'")
+    from datetime import UTC, datetime, timedelta
+
+    assert await prune_scan_records(conn, datetime.now(UTC) - timedelta(days=30)) == 2
+    assert [c["setting_key"] for c in await state.changes(conn, alice)] == ["location_history"]
+    assert (await state.replay_at(conn, alice, "acme", T0))["values"] == DEFAULTS
+    # a late retry of the pruned first scan is refused as older, and changes nothing
+    with pytest.raises(ScanRejected, match="older"):
+        await submit_scan(conn, alice, first, settings)

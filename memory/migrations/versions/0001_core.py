@@ -82,10 +82,9 @@ CREATE TABLE current_settings (
     unknown jsonb NOT NULL DEFAULT '{}'::jsonb,
     settings_hash text NOT NULL,
     score integer CHECK (score BETWEEN 0 AND 100),
-    breakdown jsonb,
     history_seq integer NOT NULL DEFAULT 0,
-    scanned_at timestamptz NOT NULL,
-    updated_at timestamptz NOT NULL DEFAULT now()
+    -- written only when values or the template change; the time of the latest scan is connections.last_scan_at
+    updated_at timestamptz NOT NULL
 );
 CREATE INDEX current_settings_user_idx ON current_settings (user_id);
 
@@ -111,7 +110,7 @@ CREATE TABLE scans (
     user_id uuid NOT NULL REFERENCES users(id) ON DELETE CASCADE,
     platform_id uuid NOT NULL REFERENCES platforms(id) ON DELETE CASCADE,
     idempotency_key text NOT NULL,
-    payload_hash text NOT NULL,
+    payload_hash bytea NOT NULL,
     scraper_version text NOT NULL,
     scanned_at timestamptz NOT NULL,
     received_at timestamptz NOT NULL DEFAULT now(),
