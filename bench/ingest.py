@@ -67,7 +67,7 @@ async def main(scans: int, workers: int, seed: int) -> dict:
                 values[u][key] = rng.choice(structure.get(key).values)
             page = [{"key": k, "label": structure.get(k).label, "section": structure.get(k).section, "value": v}
                     for k, v in values[u].items()]
-            jobs.append((u, {"platform": PLATFORM, "idempotency_key": f"bench-{i}", "scraper_version": "bench",
+            jobs.append((u, {"platform": PLATFORM, "idempotency_key": f"bench-scan-{i:06d}", "scraper_version": "bench",
                              "scanned_at": (t0 + timedelta(minutes=i)).isoformat(), "settings": page}))
 
         async def one_scan(conn, job) -> None:

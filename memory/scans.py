@@ -13,12 +13,12 @@ from psycopg.types.json import Jsonb
 from memory.attribution import ChangeEvent, attribute_scan
 from memory.db import Conn
 from memory.diffing import compute_delta, settings_hash
-from memory.errors import Conflict, NotFound, ScanRejected
+from memory.errors import Conflict, ScanRejected, TemplateNotFound
 from memory.resolution import Difference, ScannedSetting, resolve
 from memory.scoring import score_settings
 from memory.settings import Settings
 from memory.structure import Structure, TemplateSetting
-from memory.templates import Template, create_version, current_template, platform_by_slug, platform_changes_between
+from memory.templates import Template, cached_template, create_version, platform_changes_between
 
 
 @dataclass(frozen=True)
@@ -31,47 +31,62 @@ class Scan:
     payload_hash: bytes  # first 16 bytes of the canonical payload's SHA-256
 
 
+_READ_STATE = """
+SELECT p.id AS platform_id, p.slug, s.payload_hash AS done_hash, s.result AS done_result,
+       t.id AS template_id, c.id AS connection_id, c.status, c.last_scan_at,
+       cs.values, cs.template_id AS prev_template_id, cs.scan_template_id, cs.score, cs.history_seq,
+       st.version AS template_version
+FROM platforms p
+LEFT JOIN scans s ON s.user_id = %(user)s AND s.idempotency_key = %(key)s
+LEFT JOIN LATERAL (SELECT id FROM templates WHERE platform_id = p.id ORDER BY version DESC LIMIT 1) t ON true
+LEFT JOIN connections c ON c.user_id = %(user)s AND c.platform_id = p.id
+LEFT JOIN current_settings cs ON cs.connection_id = c.id
+LEFT JOIN templates st ON st.id = cs.scan_template_id
+WHERE p.slug = %(slug)s
+"""
+
+
 async def apply_scan(conn: Conn, user_id: UUID, scan: Scan, settings: Settings) -> dict[str, Any]:
     """Store a scan for a user; the same idempotency key returns the first result unchanged."""
     if not scan.settings:
         raise ScanRejected("the scan has no settings; an empty page would look as if every setting vanished")
     async with conn.transaction():
-        try:
-            platform = await platform_by_slug(conn, scan.platform)
-        except NotFound as exc:
-            raise ScanRejected(f"unknown platform '{scan.platform}'") from exc
         # Scans of one user and platform serialize here, so history stays linear.
-        await conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"scan:{user_id}:{platform['id']}",))
-        done = await (await conn.execute(
-            "SELECT payload_hash, result FROM scans WHERE user_id = %s AND idempotency_key = %s",
-            (user_id, scan.idempotency_key),
-        )).fetchone()
-        if done is not None:
-            if bytes(done["payload_hash"]) != scan.payload_hash:
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"scan:{user_id}:{scan.platform}",))
+        # Everything the scan needs to know, in one round trip.
+        row = await (await conn.execute(
+            _READ_STATE, {"user": user_id, "key": scan.idempotency_key, "slug": scan.platform})).fetchone()
+        if row is None:
+            raise ScanRejected(f"unknown platform '{scan.platform}'")
+        if row["done_hash"] is not None:
+            if bytes(row["done_hash"]) != scan.payload_hash:
                 raise Conflict("this idempotency key was already used for a different scan")
-            return {**done["result"], "replayed": True}
-        return await _apply(conn, user_id, platform, scan, settings)
+            return {**row["done_result"], "replayed": True}
+        if row["template_id"] is None:
+            raise TemplateNotFound("this platform has no settings template yet (run `privyloop catalog load`)")
+        return await _apply(conn, user_id, row, scan, settings)
 
 
-async def _apply(conn: Conn, user_id: UUID, platform: dict[str, Any], scan: Scan,
+async def _apply(conn: Conn, user_id: UUID, row: dict[str, Any], scan: Scan,
                  settings: Settings) -> dict[str, Any]:
-    platform_id = platform["id"]
-    template = await current_template(conn, platform_id)
-    connection = await (await conn.execute(
-        """INSERT INTO connections (user_id, platform_id) VALUES (%s, %s)
-           ON CONFLICT (user_id, platform_id) DO UPDATE SET status = 'connected' RETURNING id, last_scan_at""",
-        (user_id, platform_id),
-    )).fetchone()
-    connection_id = connection["id"]
-    prev = await (await conn.execute(
-        """SELECT cs.*, t.version AS template_version FROM current_settings cs
-           JOIN templates t ON t.id = cs.scan_template_id WHERE cs.connection_id = %s""",
-        (connection_id,),
-    )).fetchone()
-    if prev is not None and scan.scanned_at < connection["last_scan_at"]:
+    platform_id = row["platform_id"]
+    platform = {"id": platform_id, "slug": row["slug"]}
+    template = await cached_template(conn, row["template_id"])
+    connection_id = row["connection_id"]
+    if connection_id is None or row["status"] != "connected":
+        connection_id = (await (await conn.execute(
+            """INSERT INTO connections (user_id, platform_id) VALUES (%s, %s)
+               ON CONFLICT (user_id, platform_id) DO UPDATE SET status = 'connected' RETURNING id""",
+            (user_id, platform_id),
+        )).fetchone())["id"]
+    prev = None if row["values"] is None else {
+        "values": row["values"], "template_id": row["prev_template_id"], "scan_template_id": row["scan_template_id"],
+        "score": row["score"], "history_seq": row["history_seq"], "template_version": row["template_version"],
+    }
+    if prev is not None and row["last_scan_at"] is not None and scan.scanned_at < row["last_scan_at"]:
         raise ScanRejected(
             f"the scan is older ({scan.scanned_at.isoformat()}) than the latest stored scan "
-            f"({connection['last_scan_at'].isoformat()}) for this platform"
+            f"({row['last_scan_at'].isoformat()}) for this platform"
         )
     resolution = resolve(template.structure, list(scan.settings))
     evolved = await _observe(conn, user_id, platform_id, template, resolution.differences, scan.scanned_at,
@@ -90,30 +105,12 @@ async def _apply(conn: Conn, user_id: UUID, platform: dict[str, Any], scan: Scan
 
     seq = prev["history_seq"] if prev is not None else 0
     template_moved = prev is None or prev["template_id"] != template.id
-    if prev is None or delta:
-        seq += 1
-        keyframe = prev is None or seq % settings.keyframe_every == 1
-        body = {"values": values} if keyframe else delta
-        await conn.execute(
-            """INSERT INTO settings_history (connection_id, user_id, seq, kind, template_id, body, scan_id,
-                   effective_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)""",
-            (connection_id, user_id, seq, "keyframe" if keyframe else "delta", template.id, Jsonb(body),
-             scan_id, scan.scanned_at),
-        )
     previous_score = prev["score"] if prev is not None else None
     score = previous_score
     # A scan that changes nothing rewrites nothing: no new row versions, no score recomputation.
-    if prev is None or delta or template_moved or prev["scan_template_id"] != template.id:
+    rewrite = prev is None or bool(delta) or template_moved or prev["scan_template_id"] != template.id
+    if rewrite:
         score = score_settings(template.structure, values).score
-        if score is not None and score != previous_score:
-            await conn.execute(
-                """INSERT INTO score_history (connection_id, user_id, template_id, score, reason, computed_at)
-                   VALUES (%s, %s, %s, %s, 'scan', %s)""",
-                (connection_id, user_id, template.id, score, scan.scanned_at),
-            )
-        await _write_current(conn, connection_id, user_id, template.id, values, resolution.unknown, score, seq,
-                             scan.scanned_at)
-    await conn.execute("UPDATE connections SET last_scan_at = %s WHERE id = %s", (scan.scanned_at, connection_id))
     stored = await _store_events(conn, user_id, platform_id, scan_id, template, prev, events, scan.scanned_at,
                                  settings)
     out = {
@@ -128,12 +125,35 @@ async def _apply(conn: Conn, user_id: UUID, platform: dict[str, Any], scan: Scan
         "not_shown": sorted(resolution.not_shown),
         "replayed": False,
     }
-    await conn.execute(
-        """INSERT INTO scans (id, user_id, platform_id, idempotency_key, payload_hash, scraper_version, scanned_at,
-                              result) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)""",
-        (scan_id, user_id, platform_id, scan.idempotency_key, scan.payload_hash, scan.scraper_version,
-         scan.scanned_at, Jsonb(out)),
-    )
+    # The writes depend on nothing they return: send them together, one round trip.
+    async with conn.pipeline():
+        if prev is None or delta:
+            seq += 1
+            keyframe = prev is None or seq % settings.keyframe_every == 1
+            body = {"values": values} if keyframe else delta
+            await conn.execute(
+                """INSERT INTO settings_history (connection_id, user_id, seq, kind, template_id, body, scan_id,
+                       effective_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)""",
+                (connection_id, user_id, seq, "keyframe" if keyframe else "delta", template.id, Jsonb(body),
+                 scan_id, scan.scanned_at),
+            )
+        if rewrite:
+            if score is not None and score != previous_score:
+                await conn.execute(
+                    """INSERT INTO score_history (connection_id, user_id, template_id, score, reason, computed_at)
+                       VALUES (%s, %s, %s, %s, 'scan', %s)""",
+                    (connection_id, user_id, template.id, score, scan.scanned_at),
+                )
+            await _write_current(conn, connection_id, user_id, template.id, values, resolution.unknown, score,
+                                 seq, scan.scanned_at)
+        await conn.execute("UPDATE connections SET last_scan_at = %s WHERE id = %s",
+                           (scan.scanned_at, connection_id))
+        await conn.execute(
+            """INSERT INTO scans (id, user_id, platform_id, idempotency_key, payload_hash, scraper_version,
+                   scanned_at, result) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)""",
+            (scan_id, user_id, platform_id, scan.idempotency_key, scan.payload_hash, scan.scraper_version,
+             scan.scanned_at, Jsonb(out)),
+        )
     return out
 
 

@@ -75,6 +75,24 @@ async def current_template(conn: Conn, platform_id: UUID) -> Template:
     return _template(row)
 
 
+_CACHE: dict[UUID, Template] = {}
+_CACHE_MAX = 256
+
+
+async def cached_template(conn: Conn, template_id: UUID) -> Template:
+    """A template version's structure never changes once written, so each process parses it once.
+
+    (Only `analysis` is filled in later; read it with template_by_id.)
+    """
+    hit = _CACHE.get(template_id)
+    if hit is None:
+        hit = await template_by_id(conn, template_id)
+        if len(_CACHE) >= _CACHE_MAX:
+            _CACHE.pop(next(iter(_CACHE)))
+        _CACHE[template_id] = hit
+    return hit
+
+
 async def template_by_id(conn: Conn, template_id: UUID) -> Template:
     row = await (await conn.execute("SELECT * FROM templates WHERE id = %s", (template_id,))).fetchone()
     if row is None:
