@@ -50,7 +50,8 @@ async def apply_scan(conn: Conn, user_id: UUID, scan: Scan, settings: Settings) 
     """Store a scan for a user; the same idempotency key returns the first result unchanged."""
     if not scan.settings:
         raise ScanRejected("the scan has no settings; an empty page would look as if every setting vanished")
-    async with conn.transaction():
+    # Pipeline mode sends BEGIN, the lock and the read together: one round trip where there were three.
+    async with conn.pipeline(), conn.transaction():
         # Scans of one user and platform serialize here, so history stays linear.
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"scan:{user_id}:{scan.platform}",))
         # Everything the scan needs to know, in one round trip.

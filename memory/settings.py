@@ -41,7 +41,7 @@ class Settings(BaseSettings):
     suspected_flip_min_share: float = Field(0.05, ge=0.0, le=1.0)
     suspected_flip_window_hours: int = Field(48, ge=1)
     keyframe_every: int = Field(16, ge=1)
-    scan_record_retention_days: int = Field(30, ge=1)
+    scan_record_retention_days: int = Field(7, ge=1)
     max_scan_bytes: int = Field(256 * 1024, ge=1024)
 
     # API streaming and Redis (docs/benchmarks.md measures these defaults).
