@@ -30,10 +30,7 @@ from memory.policies import ensure_platform, insert_chunks, insert_document
 from memory.retrieval import bare_vector_search, search_chunks
 
 DIM = 384
-WORDS = ("data location gps share sell advertising partners retain delete account children consent cookies "
-         "device voice recordings law enforcement request security encryption profile contacts messages "
-         "photos history search browsing payment identifiers third parties model training analytics "
-         "settings opt out personalised ads months years erase download export policy changes notify").split()
+WORDS = ["data", "location", "gps", "share", "sell", "advertising", "partners", "retain", "delete", "account", "children", "consent", "cookies", "device", "voice", "recordings", "law", "enforcement", "request", "security", "encryption", "profile", "contacts", "messages", "photos", "history", "search", "browsing", "payment", "identifiers", "third", "parties", "model", "training", "analytics", "settings", "opt", "out", "personalised", "ads", "months", "years", "erase", "download", "export", "policy", "changes", "notify"]
 BATCH = 5000
 # Real policies use thousands of distinct words with a Zipf-like spread; a 70-word vocabulary would make every
 # chunk match every query, which no real corpus does.

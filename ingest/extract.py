@@ -69,7 +69,7 @@ def _pdf(data: bytes) -> tuple[str | None, str]:
 
 
 def _first_heading(text: str) -> str | None:
-    m = re.search(r"^#{1,6}\s+(.+)$", text, re.M)
+    m = re.search(r"^#{1,6}\s+(.+)$", text, re.MULTILINE)
     return m.group(1).strip() if m else None
 
 

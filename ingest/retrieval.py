@@ -29,8 +29,7 @@ SYNONYMS: tuple[frozenset[str], ...] = (
     frozenset({"cookies", "tracking", "trackers", "pixels"}),
 )
 _WORD = re.compile(r"[a-z0-9]+")
-_STOP = frozenset("a an and are as at be by can do does for from how i in is it me my of on or the their "
-                  "they this to what when where which who why will with you your".split())
+_STOP = frozenset(["a", "an", "and", "are", "as", "at", "be", "by", "can", "do", "does", "for", "from", "how", "i", "in", "is", "it", "me", "my", "of", "on", "or", "the", "their", "they", "this", "to", "what", "when", "where", "which", "who", "why", "will", "with", "you", "your"])
 
 
 @dataclass(frozen=True)

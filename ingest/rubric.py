@@ -87,7 +87,7 @@ def answer(question: Question, passages: list[Passage]) -> RubricAnswer:
     base = {"id": question.id, "category": question.category, "question": question.question,
             "max_points": question.points}
     for rule in question.rules:
-        regex = re.compile(rule.pattern, re.I | re.S)
+        regex = re.compile(rule.pattern, re.IGNORECASE | re.DOTALL)
         for passage in passages:
             m = regex.search(passage.text)
             if m:

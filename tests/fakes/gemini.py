@@ -22,7 +22,7 @@ import time
 from collections import Counter, deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 
 import uvicorn
 from fastapi import FastAPI, Request
@@ -139,8 +139,9 @@ class FakeGemini:
                 self._thread.join(timeout=5)
             self._server = None
 
-    def __enter__(self) -> FakeGemini:
-        return self.start()
+    def __enter__(self) -> Self:
+        self.start()
+        return self
 
     def __exit__(self, *exc: object) -> None:
         self.stop()

@@ -6,7 +6,7 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -58,9 +58,9 @@ def acme_policy(tmp_path: Path) -> Path:
 
 
 class _Routes(BaseHTTPRequestHandler):
-    routes: dict[str, tuple[int, dict[str, str], bytes]] = {}
+    routes: ClassVar[dict[str, tuple[int, dict[str, str], bytes]]] = {}
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+    def do_GET(self) -> None:
         status, headers, body = self.routes.get(self.path, (404, {"Content-Type": "text/plain"}, b"nope"))
         self.send_response(status)
         for k, v in headers.items():
@@ -78,7 +78,7 @@ class _Routes(BaseHTTPRequestHandler):
 @pytest.fixture
 def http_server() -> Iterator[tuple[str, dict[str, tuple[int, dict[str, str], bytes]]]]:
     """A real HTTP server on 127.0.0.1: (base URL, routes to fill with path -> (status, headers, body))."""
-    routes: dict[str, tuple[int, dict[str, str], bytes]] = {}
+    routes: ClassVar[dict[str, tuple[int, dict[str, str], bytes]]] = {}
     handler = type("Handler", (_Routes,), {"routes": routes})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

@@ -56,7 +56,7 @@ async def test_changed_policy_makes_a_version_with_a_section_diff_and_one_event_
                            (u["id"], platform_id, "disconnected" if i == 2 else "connected"))
     updated = (ACME_POLICY.replace("18 months", "36 months").replace("## Children\n", "## Connected cars\n\n"
                "We collect driving data from connected vehicles.\n\n## Children\n"))
-    updated = re.sub(r"## Deleting your account\n.*?(?=## )", "", updated, flags=re.S)
+    updated = re.sub(r"## Deleting your account\n.*?(?=## )", "", updated, flags=re.DOTALL)
     new = tmp_path / "acme-v2.md"
     new.write_text(updated, encoding="utf-8")
     later = datetime(2026, 11, 1, tzinfo=UTC)
