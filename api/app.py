@@ -25,7 +25,7 @@ from memory.settings import Settings
 log = logging.getLogger(__name__)
 
 # Modules owned by the streaming/operations side; each may offer `router`, `lifespan(app)`, `install(app)`.
-OPTIONAL_MODULES = ("api.routes.threads", "api.observability", "api.redis_state")
+OPTIONAL_MODULES = ("api.routes.threads", "api.observability", "api.redis_state", "api.housekeeping")
 
 
 def _optional(name: str) -> ModuleType | None:
