@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.progress import Progress
 from rich.table import Table
 
-from cli.common import JsonOption, console, fail, print_json, run
+from cli.common import JsonOption, console, err_console, fail, print_json, run
 from cli.render import render_changes, render_scores, render_state
 from memory import state
 from memory.catalog import load_catalog
@@ -129,33 +130,59 @@ def users_add(email: str, name: str = typer.Option(None, help="Display name."),
 
 
 @scan_app.command("submit")
-def scan_submit(file: Path = typer.Argument(..., help="A scan JSON file (see ingest/schemas/scan.schema.json)."),
+def scan_submit(files: list[Path] = typer.Argument(..., help="Scan JSON files (ingest/schemas/scan.schema.json), "
+                                                      "stored in the order given."),
                 email: str = EmailOption, as_json: bool = JsonOption) -> None:
-    """Store a scan for a user and print what changed."""
+    """Store scans for a user and print what changed (several files: a progress bar, one line per failure)."""
     from ingest.scans import submit_scan
+    from memory.errors import PrivyLoopError
 
+    payloads = [(f, _read_json(f)) for f in files]
+
+    async def body(db: Database) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        async with db.connection() as conn:
+            user = await user_by_email(conn, email)
+            with Progress(console=err_console, transient=True, disable=len(payloads) < 2) as progress:
+                task = progress.add_task("Storing scans", total=len(payloads))
+                for f, payload in payloads:
+                    # Each scan is its own transaction: one bad file does not undo or block the others.
+                    try:
+                        out.append({"file": str(f), **await submit_scan(conn, user["id"], payload, get_settings())})
+                    except PrivyLoopError as exc:
+                        if len(payloads) == 1:
+                            raise
+                        out.append({"file": str(f), "error": {"code": exc.code, "message": str(exc)}})
+                    progress.advance(task)
+        return out
+
+    results = run(body)
+    failed = [r for r in results if "error" in r]
+    if as_json:
+        print_json(results if len(files) > 1 else results[0])
+    else:
+        for result in results:
+            if "error" in result:
+                err_console.print(f"[bold red]error:[/] {result['file']}: {result['error']['message']}",
+                                  highlight=False)
+                continue
+            note = " (already stored; same result)" if result["replayed"] else ""
+            console.print(f"Scan stored for {result['platform']} (template v{result['template_version']}){note}. "
+                          f"Score: {result['score']} (was {result['previous_score']}).")
+            render_changes([{**c, "platform": result["platform"]} for c in result["changes"]])
+            for u in result["unknown_settings"]:
+                console.print(f"[yellow]Not in the template (kept, flagged):[/] {u['label']}")
+    if failed:
+        raise typer.Exit(1)
+
+
+def _read_json(file: Path) -> Any:
     try:
-        payload = json.loads(file.read_text(encoding="utf-8"))
+        return json.loads(file.read_text(encoding="utf-8"))
     except OSError as exc:
         raise fail(f"cannot read {file}: {exc.strerror}") from None
     except json.JSONDecodeError as exc:
         raise fail(f"{file} is not JSON: {exc.msg} at line {exc.lineno}") from None
-
-    async def body(db: Database) -> dict[str, Any]:
-        async with db.connection() as conn:
-            user = await user_by_email(conn, email)
-            return await submit_scan(conn, user["id"], payload, get_settings())
-
-    result = run(body)
-    if as_json:
-        print_json(result)
-        return
-    note = " (already stored; same result)" if result["replayed"] else ""
-    console.print(f"Scan stored for {result['platform']} (template v{result['template_version']}){note}. "
-                  f"Score: {result['score']} (was {result['previous_score']}).")
-    render_changes([{**c, "platform": result["platform"]} for c in result["changes"]])
-    for u in result["unknown_settings"]:
-        console.print(f"[yellow]Not in the template (kept, flagged):[/] {u['label']}")
 
 
 @app.command("state")

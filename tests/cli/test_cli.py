@@ -92,3 +92,25 @@ def test_an_invalid_scan_file_says_what_is_wrong(cli_env, database_url, tmp_path
     f.write_text(json.dumps(payload))
     r = runner.invoke(app, ["scan", "submit", str(f), "--user", "bad@example.com"])
     assert r.exit_code == 1 and "no settings" in r.stderr
+
+
+def test_bulk_submit_stores_good_files_and_names_the_bad_one(cli_env, database_url, tmp_path: Path):
+    _load_acme(database_url)
+    invoke("users", "add", "bulk@example.com")
+    files = []
+    for i, values in enumerate([DEFAULTS, {**DEFAULTS, "two_step": "on"}, {**DEFAULTS, "two_step": "off"}]):
+        f = tmp_path / f"s{i}.json"
+        f.write_text(json.dumps(scan(values, at=T0 + days(i))))
+        files.append(str(f))
+    bad = tmp_path / "empty.json"
+    payload = scan(DEFAULTS, at=T0 + days(5))
+    payload["settings"] = []
+    bad.write_text(json.dumps(payload))
+    r = runner.invoke(app, ["scan", "submit", files[0], files[1], str(bad), files[2], "--user",
+                            "bulk@example.com", "--json"])
+    assert r.exit_code == 1
+    results = json.loads(r.stdout)
+    assert [("error" in x) for x in results] == [False, False, True, False]
+    assert "no settings" in results[2]["error"]["message"]
+    r = invoke("changes", "--user", "bulk@example.com", "--json")
+    assert len(json.loads(r.stdout)) == 2  # two_step on, then off again
