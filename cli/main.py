@@ -97,6 +97,40 @@ def catalog_load(as_json: bool = JsonOption) -> None:
     console.print(table)
 
 
+@catalog_app.command("analyse")
+def catalog_analyse(as_json: bool = JsonOption) -> None:
+    """Analyse each platform's current template version that has not been (one model call each at most)."""
+    from ingest.analysis import analyse_platform, gemini_model
+    from ingest.reembed import configured_embedder
+    from memory.analyses import platforms_with_policies
+    from memory.errors import TemplateNotFound
+
+    async def body(db: Database) -> list[dict[str, Any]]:
+        settings = get_settings()
+        embedder, model = configured_embedder(settings), gemini_model(settings)
+        rows = []
+        async with db.connection() as conn:
+            for slug in await platforms_with_policies(conn):
+                try:
+                    o = await analyse_platform(conn, slug, embedder=embedder, model=model)
+                except TemplateNotFound:
+                    continue
+                rows.append({"platform": slug, "template_version": o.template_version, "source": o.source,
+                             "model_called": o.model_called, "rubric_score": o.analysis.get("rubric_score")})
+        return rows
+
+    rows = run(body)
+    if as_json:
+        print_json(rows)
+        return
+    table = Table("platform", "template", "analysis", "policy rubric score")
+    for r in rows:
+        table.add_row(r["platform"], f"v{r['template_version']}",
+                      "already done" if r["source"] == "cache" else f"new ({r['source']})",
+                      f"{(r['rubric_score'] or {}).get('score', '-')} / 10")
+    console.print(table)
+
+
 @catalog_app.command("list")
 def catalog_list(as_json: bool = JsonOption) -> None:
     """The platforms known to the database, with their current template version."""

@@ -29,3 +29,24 @@ async def test_server_start_prunes_old_scan_records(settings):
             left = await (await conn.execute("SELECT count(*) AS n FROM scans")).fetchone()
             assert left["n"] == 0
             assert len(await state.changes(conn, user)) == 1
+
+
+async def test_upkeep_analyses_a_template_version_once(settings, tmp_path):
+    from api.housekeeping import analyse_once
+    from ingest.pipeline import ingest_policy
+    from tests.memory.helpers import acme_with
+
+    policy = tmp_path / "acme.md"
+    policy.write_text("# Acme privacy policy\n\n## What we collect\n\nWe collect your location and contacts.\n\n"
+                      "## Sharing\n\nWe do not sell your personal information to anyone.\n")
+    app = create_app(settings, optional_modules=("api.housekeeping",))
+    async with app.router.lifespan_context(app):
+        async with app.state.db.connection() as conn:
+            await load_platform(conn, acme(), at=T0 - days(1))
+            await ingest_policy(conn, policy, platform="acme")
+        await analyse_once(app)  # whatever ingest left to do
+        assert await analyse_once(app) == 0  # nothing new: no work
+        async with app.state.db.connection() as conn:
+            await load_platform(conn, acme_with(two_step={"weight": 5}), at=T0)  # a new template version
+        assert await analyse_once(app) == 1
+        assert await analyse_once(app) == 0
