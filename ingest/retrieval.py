@@ -59,6 +59,11 @@ def fulltext_query(query: str, *, expand: bool = True) -> str:
     return " or ".join(terms)
 
 
+def strict_query(query: str) -> str:
+    """Every word of the question (AND, no synonyms): the selective full-text candidates tried first."""
+    return " ".join(dict.fromkeys(w for w in _WORD.findall(query.lower()) if w not in _STOP))
+
+
 async def check_model(conn: Conn, embedder: Embedder) -> None:
     stored = await stored_model(conn)
     if stored is not None and stored["model"] != embedder.name:
@@ -80,6 +85,7 @@ async def hybrid_search(conn: Conn, query: str, *, platform: str | None = None, 
     await check_model(conn, embedder)
     rows = await search_chunks(
         conn, qvec=embedder.embed_query(query), model=embedder.name, fts_query=fulltext_query(query),
+        fts_all=strict_query(query),
         platform=platform, version=version, k=k, depth=max(40, 8 * k), mode=mode,
     )
     return [Passage(chunk_id=r["chunk_id"], text=r["text"], start=r["start"], end=r["end"], section=r["section"],
