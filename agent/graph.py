@@ -1,6 +1,9 @@
 """The agent graph: one model node (offline fast path or LLM), the tools, and a final check of the answer.
 
-    START → agent ⇄ tools ; agent → finalize → END
+    START → agent ⇄ tools ; agent → finalize → END (an LLM's answer) ; agent → END (an offline answer)
+
+An answer the offline model writes is checked (citations) in the agent step that writes it, before it is
+streamed, so the fast path is three supersteps: agent (the plan's tool calls) → tools → agent (the answer).
 """
 
 from __future__ import annotations
@@ -20,12 +23,13 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.prebuilt import ToolNode
 from langgraph.runtime import Runtime
 from langgraph.store.base import BaseStore
+from langgraph.types import Command
 
-from agent.citations import check_citations
+from agent.citations import check_citations, retrieved_in
 from agent.context import Context
 from agent.intents import Plan, overview, recognise
 from agent.labels import LabelIndex
-from agent.offline import OfflineModel, turn_messages
+from agent.offline import OfflineModel, compose, tool_call_message, tool_results, turn_messages
 from agent.prompts import system_prompt
 from agent.state import AgentState
 from memory.db import Database
@@ -73,6 +77,12 @@ async def _announce(request: Any, execute: Any) -> Any:
     return out
 
 
+def done(writer: Any, used: list[dict[str, Any]], removed: list[str], **answer: Any) -> None:
+    """The end of an answer on the custom stream: the passages it cites, then how it was answered."""
+    writer({"event": "citations", "citations": used})
+    writer({"event": "answer_done", **answer, "removed_citations": removed})
+
+
 def build_graph(*, db: Database, checkpointer: BaseCheckpointSaver | None = None, store: BaseStore | None = None,
                 model: BaseChatModel | None = None, embedder: Any = None, limits: Limits = Limits()) -> Any:
     """The compiled graph. model=None means keyless: only the offline fast path answers."""
@@ -82,7 +92,9 @@ def build_graph(*, db: Database, checkpointer: BaseCheckpointSaver | None = None
     llm = model.bind_tools(tools) if model is not None else None
     labels = LabelIndex(db)
 
-    async def agent(state: AgentState, runtime: Runtime[Context], config: RunnableConfig) -> dict[str, Any]:
+    async def agent(state: AgentState, runtime: Runtime[Context], config: RunnableConfig) -> Command[str]:
+        """One model step; it also says where the turn goes next (the tools, the final check, or the end),
+        so no router has to read the state back after it."""
         messages = state["messages"]
         turn = turn_messages(messages)
         question = str(turn[0].content) if turn and isinstance(turn[0], HumanMessage) else ""
@@ -104,43 +116,47 @@ def build_graph(*, db: Database, checkpointer: BaseCheckpointSaver | None = None
             try:
                 async with asyncio.timeout(limits.llm_seconds):
                     reply = await llm.ainvoke([SystemMessage(prompt), *messages[-limits.history_messages:]], config)
-                return {**update, "messages": [reply], "llm_calls": llm_calls + 1}
+                return Command(update={**update, "messages": [reply], "llm_calls": llm_calls + 1},
+                               goto="tools" if isinstance(reply, AIMessage) and reply.tool_calls else "finalize")
             except Exception as exc:  # noqa: BLE001 - any LLM failure ends in a grounded answer, not a traceback
                 log.warning("LLM request failed: %s", type(exc).__name__)
                 fallback = describe_failure(exc)
                 fallback_plan = plan or overview(find_platform(question, platforms))
-                reply = await offline.ainvoke(messages, config, plan=fallback_plan, action="call")
-                return {**update, "route": "fast", "intent": fallback_plan.intent, "fallback": fallback,
-                        "llm_calls": llm_calls + 1, "messages": [reply]}
+                return Command(update={**update, "route": "fast", "intent": fallback_plan.intent,
+                                       "fallback": fallback, "llm_calls": llm_calls + 1,
+                                       "messages": [tool_call_message(fallback_plan)]}, goto="tools")
         # The fast path, and any turn that ran out of steps: call the plan's tools once, then answer from them.
-        action = "call" if first and plan is not None and plan.calls and steps < limits.max_model_steps else "answer"
+        if first and plan is not None and plan.calls and steps < limits.max_model_steps:
+            # The tool calls need no chat-model run: the message goes into the state (and the messages stream)
+            # as the node's output, and the tools node runs them.
+            return Command(update={**update, "messages": [tool_call_message(plan)], "llm_calls": llm_calls,
+                                   "fallback": fallback}, goto="tools")
         if route == "llm":  # out of steps on the LLM path: answer from what the tools returned so far
             plan = plan or Plan("open")
-        reply = await offline.ainvoke(messages, config, plan=plan, action=action, fallback=fallback)
-        return {**update, "messages": [reply], "llm_calls": llm_calls, "fallback": fallback}
-
-    def after_agent(state: AgentState) -> str:
-        last = state["messages"][-1]
-        return "tools" if isinstance(last, AIMessage) and last.tool_calls else "finalize"
+        # The answer is checked before it is streamed: what the client sees is what the thread keeps.
+        results = tool_results(messages)
+        text, used, removed = check_citations(compose(plan, messages, fallback, results=results), messages,
+                                              known=retrieved_in(results))
+        reply = await offline.ainvoke(messages, config, text=text)
+        done(get_stream_writer(), used, removed, route=route, intent=update.get("intent", state.get("intent")),
+             llm_calls=llm_calls, fallback=fallback)
+        return Command(update={**update, "messages": [reply], "llm_calls": llm_calls, "fallback": fallback},
+                       goto=END)
 
     async def finalize(state: AgentState) -> dict[str, Any]:
-        writer = get_stream_writer()
         last = state["messages"][-1]
         text, used, removed = check_citations(str(last.content), state["messages"])
-        writer({"event": "citations", "citations": used})
-        writer({"event": "answer_done", "route": state.get("route"), "intent": state.get("intent"),
-                "llm_calls": state.get("llm_calls", 0), "fallback": state.get("fallback"),
-                "removed_citations": removed})
+        done(get_stream_writer(), used, removed, route=state.get("route"), intent=state.get("intent"),
+             llm_calls=state.get("llm_calls", 0), fallback=state.get("fallback"))
         if text != last.content:
             return {"messages": [AIMessage(content=text, id=last.id)]}
         return {}
 
     graph = StateGraph(AgentState, context_schema=Context)
-    graph.add_node("agent", agent)
+    graph.add_node("agent", agent, destinations=("tools", "finalize", END))
     graph.add_node("tools", tool_node)
     graph.add_node("finalize", finalize)
     graph.add_edge(START, "agent")
-    graph.add_conditional_edges("agent", after_agent, ["tools", "finalize"])
     graph.add_edge("tools", "agent")
     graph.add_edge("finalize", END)
     compiled = graph.compile(checkpointer=checkpointer, store=store, name="privyloop")
