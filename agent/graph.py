@@ -25,12 +25,13 @@ from langgraph.runtime import Runtime
 from langgraph.store.base import BaseStore
 from langgraph.types import Command
 
-from agent.citations import check_citations, retrieved_in
+from agent.citations import check_citations, retrieved, retrieved_in
 from agent.context import Context
 from agent.intents import Plan, overview, recognise
 from agent.labels import LabelIndex
 from agent.offline import OfflineModel, compose, tool_call_message, tool_results, turn_messages
 from agent.prompts import system_prompt
+from agent.setting_names import drop_unknown_settings
 from agent.state import AgentState
 from memory.db import Database
 from tools import build_tools, tool_error
@@ -146,6 +147,11 @@ def build_graph(*, db: Database, checkpointer: BaseCheckpointSaver | None = None
     async def finalize(state: AgentState) -> dict[str, Any]:
         last = state["messages"][-1]
         text, used, removed = check_citations(str(last.content), state["messages"])
+        _, settings = await labels.get()
+        text, invented = drop_unknown_settings(text, (s for _, s in settings),
+                                               (p.get("text", "") for p in retrieved(state["messages"]).values()))
+        if invented:
+            log.warning("removed %d invented setting name(s) from an LLM answer", len(invented))
         done(get_stream_writer(), used, removed, route=state.get("route"), intent=state.get("intent"),
              llm_calls=state.get("llm_calls", 0), fallback=state.get("fallback"))
         if text != last.content:

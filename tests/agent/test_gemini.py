@@ -83,3 +83,35 @@ async def test_a_citation_not_retrieved_in_the_turn_is_removed(gemini_chat, fake
     turn = await gemini_chat(OPEN_QUESTION)
     assert "[P999]" not in turn.text and "removed a citation" in turn.text
     assert turn.citations == []
+
+
+async def test_an_invented_setting_name_is_cut_and_a_real_one_kept(gemini_chat, fake):
+    fake.script = [Step(text='Turn off "Location History" on Acme Social. '
+                             'Also disable "Shadow Profile Sharing" in the Research menu. That is all.')]
+    turn = await gemini_chat(OPEN_QUESTION)
+    assert '"Location History"' in turn.text
+    assert "Shadow Profile Sharing" not in turn.text
+    assert "removed advice about a setting" in turn.text
+
+
+def test_quoted_values_options_and_near_labels_are_not_taken_for_settings():
+    from agent.setting_names import unknown_setting_names
+    from memory.structure import Structure
+    from tests.memory.helpers import acme
+
+    settings = Structure.from_platform(acme()).settings
+    text = ('Set "Who can see your future posts" to "Friends", turn "Personalised ads" "off", '
+            'and keep "Two-step verification" "on".')
+    assert unknown_setting_names(text, settings) == []
+    assert unknown_setting_names('Flip "Sell my face"', settings) == ["Sell my face"]
+    # a phrase quoted from a retrieved passage is not a setting name
+    assert unknown_setting_names('They say "we sell nothing"', settings, ["We sell nothing to anyone."]) == []
+
+
+def test_apostrophes_are_not_quotes():
+    from agent.setting_names import unknown_setting_names
+    from memory.structure import Structure
+    from tests.memory.helpers import acme
+
+    settings = Structure.from_platform(acme()).settings
+    assert unknown_setting_names("I don't know which one it's about, and you can't tell either.", settings) == []
