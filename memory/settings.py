@@ -53,7 +53,7 @@ class Settings(BaseSettings):
     redis_probe_seconds: float = Field(1.0, gt=0)
     max_concurrent_runs: int = Field(8, ge=1)  # agent runs executing at once per API process
 
-    # API accounts and the edge (docs/api.md lists the env names: PRIVYLOOP_ + the field name, upper case).
+    # API accounts and the edge (README.md lists the env names: PRIVYLOOP_ + the field name, upper case).
     chat_ui_origin: str = "http://localhost:5173"    # the only web origin CORS lets in
     extension_id: str = ""                           # chrome-extension://<id> is the other allowed origin
     session_ttl_hours: int = Field(24 * 14, ge=1)
