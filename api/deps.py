@@ -21,11 +21,13 @@ from memory.settings import Settings
 __all__ = ["AppSettings", "CurrentUser", "Db", "DbConn", "ExtensionCaller", "Principal"]
 
 
-def get_settings_dep(request: Request) -> Settings:
+# `async def` although they never await: FastAPI runs a plain `def` dependency in the thread pool, a thread
+# hop per dependency per request for a dictionary lookup.
+async def get_settings_dep(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_database(request: Request) -> Database:
+async def get_database(request: Request) -> Database:
     return request.app.state.db
 
 
