@@ -11,7 +11,7 @@ import json
 import time
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Query, Response, status
+from fastapi import APIRouter, Body, Query, Request, Response, status
 from pydantic import BaseModel
 
 from api.deps import AppSettings, Db, DbConn, ExtensionCaller, OwnedScan, OwnedScanRequest
@@ -35,13 +35,22 @@ def _scan_schema() -> dict[str, Any]:
              openapi_extra={"requestBody": {"required": True,
                                             "content": {"application/json": {"schema": _scan_schema()}}}})
 async def submit(payload: Annotated[Any, Body()], caller: ExtensionCaller, conn: DbConn, settings: AppSettings,
-                 response: Response) -> dict[str, Any]:
+                 request: Request, response: Response) -> dict[str, Any]:
     """Validate against the scan JSON Schema and store; idempotent on the payload's idempotency_key."""
     result = await submit_scan(conn, caller.user_id, payload, settings)
     if result.get("replayed"):
         response.status_code = status.HTTP_200_OK
-    else:
-        await extension.complete_settings_requests(conn, caller.user_id, result["platform"])
+        return result
+    await extension.complete_settings_requests(conn, caller.user_id, result["platform"])
+    redis = getattr(request.app.state, "redis", None)
+    if redis is not None:
+        # Open streams in every API process hear of it (the chat UI, the popup); cached reads are retired.
+        from api.events import publish_user_event
+
+        await publish_user_event(redis, caller.user_id, {
+            "type": "scan.completed", "platform": result["platform"], "scan_id": result["scan_id"],
+            "score": result["score"], "previous_score": result["previous_score"],
+            "changes": len(result["changes"])})
     return result
 
 

@@ -27,18 +27,31 @@ def _aware(value: datetime | None) -> datetime | None:
     return value if value is None or value.tzinfo else value.replace(tzinfo=UTC)
 
 
+async def _cached(request: Request, user_id: Any, name: str, loader: Any) -> Any:
+    """Hot reads through the Redis cache when the app has one (retired when a scan lands), else direct."""
+    redis = getattr(request.app.state, "redis", None)
+    if redis is None:
+        return await loader()
+    from api.cache import cached_json
+
+    return await cached_json(redis, user_id, name, request.app.state.settings.cache_ttl_seconds, loader)
+
+
 @router.get("/dashboard")
-async def dashboard(user: CurrentUser, conn: DbConn) -> dict[str, Any]:
-    scores = await state.scores(conn, user.user_id)
-    last_scan = max((p["scanned_at"] for p in scores["platforms"] if p["scanned_at"]), default=None)
-    return {
-        "overall_score": scores["overall"],
-        "platforms": [{k: p[k] for k in ("platform", "name", "score", "scanned_at", "template_version")}
-                      for p in scores["platforms"]],
-        "last_scan_at": last_scan,
-        "recent_changes": await state.changes(conn, user.user_id, limit=10),
-        "top_risks": top_risks(scores),
-    }
+async def dashboard(user: CurrentUser, conn: DbConn, request: Request) -> dict[str, Any]:
+    async def load() -> dict[str, Any]:
+        scores = await state.scores(conn, user.user_id)
+        last_scan = max((p["scanned_at"] for p in scores["platforms"] if p["scanned_at"]), default=None)
+        return {
+            "overall_score": scores["overall"],
+            "platforms": [{k: p[k] for k in ("platform", "name", "score", "scanned_at", "template_version")}
+                          for p in scores["platforms"]],
+            "last_scan_at": last_scan,
+            "recent_changes": await state.changes(conn, user.user_id, limit=10),
+            "top_risks": top_risks(scores),
+        }
+
+    return await _cached(request, user.user_id, "dashboard", load)
 
 
 @router.get("/history")

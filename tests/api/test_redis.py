@@ -145,3 +145,31 @@ async def test_redis_outage_degrades_then_recovers_without_restart(settings, two
                 server.call(publish_user_event(server.app.state.redis, alice_id, {"type": "hello"}))
                 got = [await asyncio.wait_for(anext(lines), 5) for _ in range(4)]
                 assert "event: event" in got
+
+
+async def test_a_scan_posted_to_one_process_reaches_the_users_stream_in_another(settings, database_url, db,
+                                                                               two_users, shared_redis):
+    from memory.catalog_store import load_platform
+    from tests.memory.helpers import DEFAULTS, T0, acme, days, scan
+
+    async with db.connection() as conn:
+        await load_platform(conn, acme(), at=T0 - days(1))
+    (_alice_id, alice_token), _ = two_users
+    other = ServerProcess(database_url, shared_redis.url).wait_ready()
+    try:
+        with live_server(stream_settings(settings, redis_url=shared_redis.url)) as here:
+            async with httpx.AsyncClient(base_url=other.url, timeout=10) as c, \
+                    httpx.AsyncClient(base_url=here.url, timeout=10) as poster:
+                async with c.stream("GET", "/api/events", headers=bearer(alice_token)) as alice_stream:
+                    lines = alice_stream.aiter_lines()
+                    assert await anext(lines) == "event: metadata"
+                    r = await poster.post("/api/extension/scans", json=scan(DEFAULTS), headers=bearer(alice_token))
+                    assert r.status_code == 201, r.text
+                    got: list[str] = []
+                    while "event: event" not in got[-2:-1]:
+                        got.append(await asyncio.wait_for(anext(lines), 5))
+                    event = json.loads(got[-1][len("data: "):])
+                    assert event["type"] == "scan.completed" and event["platform"] == "acme"
+                    assert event["scan_id"] == r.json()["scan_id"]
+    finally:
+        other.stop()
