@@ -10,19 +10,15 @@ from memory.structure import PlatformChange, Structure, direction_of, impact_for
 
 
 @dataclass(frozen=True)
-class ChangeEvent:
-    kind: str
-    attribution: str
-    key: str
-    label: str
-    before: Any
-    after: Any
-    direction: str
-    impact: str
-    summary: str
+class ChangeEvent(PlatformChange):
+    """A change as one user sees it: the platform-level fields plus who made it."""
 
-    def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+    attribution: str = "user"
+
+
+def _event(kind: str, attribution: str, key: str, label: str, before: Any, after: Any, direction: str,
+           impact: str, summary: str) -> ChangeEvent:
+    return ChangeEvent(kind, key, label, before, after, direction, impact, summary, attribution=attribution)
 
 
 def attribute_scan(
@@ -57,20 +53,20 @@ def attribute_scan(
             direction = direction_of(setting, old, new) if setting else "neutral"
             flipped = defaults.get(key)
             if flipped is not None and old == flipped.before and new == flipped.after:
-                events.append(ChangeEvent(
+                events.append(_event(
                     "user_setting_changed", "platform", key, label, old, new, direction,
                     impact_for(direction, weight),
                     f"{label} changed from '{old}' to '{new}' when the platform changed its default",
                 ))
             else:
-                events.append(ChangeEvent(
+                events.append(_event(
                     "user_setting_changed", "user", key, label, old, new, direction,
                     impact_for(direction, weight), f"{label} changed from '{old}' to '{new}'",
                 ))
         elif new is None:
             if key in by_kind.get("platform_setting_removed", ()):
                 continue
-            events.append(ChangeEvent(
+            events.append(_event(
                 "setting_not_shown", "platform", key, label, old, None, "neutral", "low",
                 f"{label} was not shown on your settings page in this scan (last seen as '{old}')",
             ))
@@ -78,7 +74,7 @@ def attribute_scan(
             if key in by_kind.get("platform_setting_added", ()):
                 continue
             direction = "more_exposed" if setting and setting.exposure_of(new) else "neutral"
-            events.append(ChangeEvent(
+            events.append(_event(
                 "setting_shown", "platform", key, label, None, new, direction, impact_for(direction, weight),
                 f"{label} appeared on your settings page, set to '{new}'",
             ))
