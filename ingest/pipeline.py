@@ -20,6 +20,8 @@ from ingest.fetch import Fetched, fetch
 from ingest.policy_diff import diff_sections, section_records, summarise
 from memory import policies as store
 from memory.db import Conn
+from memory.errors import PlatformNotFound
+from memory.templates import platform_by_slug
 
 if TYPE_CHECKING:
     from ingest.embeddings import Embedder
@@ -143,8 +145,11 @@ async def ingest_policy(conn: Conn, source: str | Path, *, platform: str, name: 
 
 
 async def _latest_by_slug(conn: Conn, slug: str) -> dict[str, Any] | None:
-    row = await (await conn.execute("SELECT id FROM platforms WHERE slug = %s", (slug,))).fetchone()
-    return await store.latest_document(conn, row["id"]) if row else None
+    try:
+        platform = await platform_by_slug(conn, slug)
+    except PlatformNotFound:
+        return None
+    return await store.latest_document(conn, platform["id"])
 
 
 async def _unchanged(conn: Conn, platform: str, latest: dict[str, Any], digest: str) -> IngestResult:

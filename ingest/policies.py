@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from ingest.pipeline import IngestResult, ingest_policy
 from memory.db import Conn
+from memory.policies import platforms_without_policy
 
 if TYPE_CHECKING:
     from ingest.embeddings import Embedder
@@ -33,9 +34,7 @@ async def load_bundled_policies(conn: Conn, *, embedder: Embedder | None = None,
     from memory.settings import get_settings
 
     embedder = embedder or configured_embedder(get_settings())
-    rows = await (await conn.execute(
-        """SELECT slug FROM platforms p WHERE NOT EXISTS (SELECT 1 FROM policy_documents d WHERE d.platform_id = p.id)
-           ORDER BY slug""")).fetchall()
+    rows = await platforms_without_policy(conn)
     results = []
     for row in rows:
         path = bundled_policy_path(row["slug"])

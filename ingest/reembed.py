@@ -28,7 +28,7 @@ async def reembed(conn: Conn, embedder: Embedder,
                   progress: Callable[[int, int], None] | None = None) -> dict[str, int | str]:
     """Re-embed every chunk with `embedder`; searches never see a mix because it all commits at once."""
     async with conn.transaction():
-        await conn.execute("LOCK TABLE policy_chunks IN EXCLUSIVE MODE")   # ingests wait; searches still read
+        await store.lock_chunks_for_rewrite(conn)   # ingests wait; searches still read
         total = sum(m["chunks"] for m in await store.embedding_models(conn))
         if await store.column_dimension(conn) != embedder.dim:
             await store.retype_embeddings(conn, embedder.dim)

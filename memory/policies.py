@@ -161,3 +161,15 @@ async def count_chunks(conn: Conn, document_id: UUID) -> int:
     row = await (await conn.execute("SELECT count(*) AS n FROM policy_chunks WHERE document_id = %s",
                                     (document_id,))).fetchone()
     return int(row["n"]) if row else 0
+
+
+async def platforms_without_policy(conn: Conn) -> list[dict[str, Any]]:
+    """Slugs of the platforms that have no policy document yet, in order."""
+    return await (await conn.execute(
+        """SELECT slug FROM platforms p WHERE NOT EXISTS (SELECT 1 FROM policy_documents d WHERE d.platform_id = p.id)
+           ORDER BY slug""")).fetchall()
+
+
+async def lock_chunks_for_rewrite(conn: Conn) -> None:
+    """Hold off ingests (searches still read) until the caller's transaction ends."""
+    await conn.execute("LOCK TABLE policy_chunks IN EXCLUSIVE MODE")
