@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+from uuid import UUID
 
 import typer
 from rich.progress import Progress
@@ -16,7 +18,7 @@ from cli.render import render_changes, render_scores, render_state
 from memory import state
 from memory.catalog import load_catalog
 from memory.catalog_store import load_platform
-from memory.db import Database, upgrade_schema, resolve_database_url
+from memory.db import Conn, Database, resolve_database_url, upgrade_schema
 from memory.settings import get_settings
 from memory.templates import list_platforms
 from memory.users import create_user, erase_user, export_user, user_by_email
@@ -32,7 +34,19 @@ app.add_typer(catalog_app, name="catalog")
 app.add_typer(users_app, name="users")
 app.add_typer(scan_app, name="scan")
 
+T = TypeVar("T")
 EmailOption = typer.Option(..., "--user", "-u", help="The user's email.")
+
+
+def run_for_user(email: str, read: Callable[[Conn, UUID], Awaitable[T]]) -> T:
+    """Run `read` on one connection for the user with this email (a clear error if there is none)."""
+
+    async def body(db: Database) -> T:
+        async with db.connection() as conn:
+            user = await user_by_email(conn, email)
+            return await read(conn, user["id"])
+
+    return run(body)
 
 
 def parse_since(since: str | None) -> datetime | None:
@@ -224,12 +238,7 @@ def state_cmd(email: str = EmailOption, platform: str = typer.Option(None, "--pl
               as_json: bool = JsonOption) -> None:
     """The user's current settings against the recommended values."""
 
-    async def body(db: Database) -> list[dict[str, Any]]:
-        async with db.connection() as conn:
-            user = await user_by_email(conn, email)
-            return await state.privacy_state(conn, user["id"], platform)
-
-    rows = run(body)
+    rows = run_for_user(email, lambda conn, uid: state.privacy_state(conn, uid, platform))
     print_json(rows) if as_json else render_state(rows)
 
 
@@ -239,12 +248,7 @@ def changes_cmd(email: str = EmailOption, since: str = typer.Option(None, help="
     """What changed, and who changed it."""
     after = parse_since(since)
 
-    async def body(db: Database) -> list[dict[str, Any]]:
-        async with db.connection() as conn:
-            user = await user_by_email(conn, email)
-            return await state.changes(conn, user["id"], since=after, platform=platform)
-
-    rows = run(body)
+    rows = run_for_user(email, lambda conn, uid: state.changes(conn, uid, since=after, platform=platform))
     print_json(rows) if as_json else render_changes(rows)
 
 
@@ -253,12 +257,7 @@ def score_cmd(email: str = EmailOption, platform: str = typer.Option(None, "--pl
               as_json: bool = JsonOption) -> None:
     """Privacy scores with their breakdown."""
 
-    async def body(db: Database) -> dict[str, Any]:
-        async with db.connection() as conn:
-            user = await user_by_email(conn, email)
-            return await state.scores(conn, user["id"], platform)
-
-    data = run(body)
+    data = run_for_user(email, lambda conn, uid: state.scores(conn, uid, platform))
     print_json(data) if as_json else render_scores(data)
 
 
@@ -266,12 +265,7 @@ def score_cmd(email: str = EmailOption, platform: str = typer.Option(None, "--pl
 def export_cmd(email: str = EmailOption, output: Path = typer.Option(None, "--output", "-o")) -> None:
     """All of a user's data as one JSON document."""
 
-    async def body(db: Database) -> dict[str, Any]:
-        async with db.connection() as conn:
-            user = await user_by_email(conn, email)
-            return await export_user(conn, user["id"])
-
-    doc = run(body)
+    doc = run_for_user(email, lambda conn, uid: export_user(conn, uid))
     if output is None:
         print_json(doc)
     else:
@@ -288,12 +282,7 @@ def erase_cmd(email: str = EmailOption, yes: bool = typer.Option(False, "--yes",
     if not yes and not typer.confirm(f"Erase every record of {email}? This cannot be undone"):
         raise fail("not erased")
 
-    async def body(db: Database) -> dict[str, int]:
-        async with db.connection() as conn:
-            user = await user_by_email(conn, email)
-            return await erase_user(conn, user["id"])
-
-    counts = run(body)
+    counts = run_for_user(email, lambda conn, uid: erase_user(conn, uid))
     print_json(counts) if as_json else console.print(f"Erased {sum(counts.values())} rows of {email}.")
 
 
